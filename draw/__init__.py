@@ -1,0 +1,1 @@
+"""The Fairdraw draw engine (docs/draw-spec.md) and the department-facing service around it."""

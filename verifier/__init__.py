@@ -1,0 +1,1 @@
+"""The independent Fairdraw verifier, written from docs/ and the public specs; imports no other package."""
