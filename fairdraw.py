@@ -1,32 +1,170 @@
 """Compose Fairdraw: the ASGI application factory and the ``fairdraw`` command line.
 
-This is the only module that imports every package; nothing imports it.
+This is the only module that imports every package; nothing imports it. Each package exports its
+routes, entry types and CLI commands; they are put together here, once.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+import keys
+import ledger.web
+from keys import KeyFileError
+from keys import _cli as keys_cli
+from ledger import _cli as ledger_cli
+from ledger.audit import quick_audit
+from ledger.entries import LEDGER_TYPES, Registry
+from ledger.errors import LedgerError
+from ledger.log import Ledger
+
+ENTRY_TYPES = [*LEDGER_TYPES]
+EXPECTED_ERRORS = (ValueError, LookupError, LedgerError, KeyFileError, OSError)
+
+
+def registry() -> Registry:
+    """Return the registry of every package's entry types."""
+    return Registry(ENTRY_TYPES)
+
+
+def _healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok\n")
+
+
+def _home(_request: Request) -> Response:
+    return RedirectResponse("/log/checkpoint", status_code=307)
+
+
+def create_app(log: Ledger) -> Starlette:
+    """Return the Fairdraw ASGI application serving ``log``."""
+    app = Starlette(
+        routes=[
+            Route("/", _home, methods=["GET"]),
+            Route("/healthz", _healthz, methods=["GET"]),
+            Mount("/log", routes=ledger.web.routes),
+        ],
+    )
+    app.state.ledger = log
+    return app
+
+
+def _open(args: argparse.Namespace, env: Mapping[str, str]) -> Ledger:
+    return ledger_cli.open_ledger(args, registry(), env)
+
+
+def _run_ledger(handler: ledger_cli.Handler, args: argparse.Namespace) -> int:
+    log = _open(args, os.environ)
+    try:
+        return handler(args, log)
+    finally:
+        log.close()
+
+
+def _cmd_rotate(args: argparse.Namespace) -> int:
+    env = os.environ
+    path = keys_cli.key_file_path(env, ledger_cli.home_dir(env), args.key)
+    log = _open(args, env)
+    try:
+        new_key = keys.generate(args.name or log.origin())
+        staged = path.with_name(path.name + ".new")
+        keys.write_key_file(staged, new_key, keys.passphrase_from_env(env))
+        result = log.rotate_key(new_key)
+    finally:
+        log.close()
+    os.replace(path, path.with_name(f"{path.name}.retired-{result.index}"))
+    os.replace(staged, path)
+    print(f"rotated at entry {result.index}; new verifier key:")
+    print(new_key.verifier_key)
+    return 0
+
+
+def _serve(log: Ledger, host: str, port: int) -> int:
+    import uvicorn
+
+    quick_audit(log.engine)
+    uvicorn.run(create_app(log), host=host, port=port, log_level="info")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    log = _open(args, os.environ)
+    try:
+        return _serve(log, args.host, args.port)
+    finally:
+        log.close()
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    home = Path(args.home or os.environ.get("FAIRDRAW_HOME") or "fairdraw-demo").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, FAIRDRAW_HOME=str(home))
+    if "FAIRDRAW_KEY_PASSPHRASE" not in env and "FAIRDRAW_KEY_PASSPHRASE_FILE" not in env:
+        passphrase_file = home / "demo-passphrase"
+        if not passphrase_file.exists():
+            fd = os.open(passphrase_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(24) + "\n")
+        env["FAIRDRAW_KEY_PASSPHRASE_FILE"] = str(passphrase_file)
+    key_path = keys_cli.key_file_path(env, home)
+    if not key_path.exists():
+        keys.write_key_file(key_path, keys.generate("fairdraw.demo/log"), keys.passphrase_from_env(env))
+    args.db = None
+    log = ledger_cli.open_ledger(args, registry(), env)
+    try:
+        log.init("fairdraw.demo/log")
+        if log.size() == 1:
+            log.append_many([("note", {"text": f"演示账本 demo ledger entry {i}"}) for i in range(1, 21)])
+        print(f"demo ledger in {home}: {log.size()} entries", flush=True)
+        return _serve(log, args.host, args.port) if args.serve else 0
+    finally:
+        log.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``fairdraw`` argument parser with every package's subcommands."""
-    parser = argparse.ArgumentParser(prog="fairdraw", description=__doc__)
-    parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="fairdraw", description="Fairdraw: verifiable random selection.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    key_commands = keys_cli.add_commands(commands)
+    rotate = key_commands.add_parser("rotate", help="rotate the log key (appends a key.rotate entry)")
+    rotate.add_argument("--db", help="database URL")
+    rotate.add_argument("--key", type=Path, help="key file (default: $FAIRDRAW_HOME/keys/log.key)")
+    rotate.add_argument("--name", help="key name of the new key (default: the log origin)")
+    rotate.set_defaults(handler=_cmd_rotate)
+    ledger_cli.add_commands(commands, _run_ledger)
+    serve = commands.add_parser("serve", help="run the service")
+    serve.add_argument("--db", help="database URL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_cmd_serve)
+    demo = commands.add_parser("demo", help="build the demo world in ./fairdraw-demo (or --home)")
+    demo.add_argument("--home", help="data directory for the demo")
+    demo.add_argument("--serve", action="store_true", help="serve the demo after building it")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``fairdraw`` command line; return the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_usage(sys.stderr)
-        return 2
-    result: int = handler(args)
+    """Run the ``fairdraw`` command line; return the exit code. Errors are one plain line on stderr."""
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.handler(args)
+    except EXPECTED_ERRORS as exc:
+        print(f"fairdraw: {exc}", file=sys.stderr)
+        return 1
     return result
+
 
 
 if __name__ == "__main__":
