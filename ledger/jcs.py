@@ -17,64 +17,37 @@ from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_BMP_ONLY = "\uffff"
 
 
-def _escape_char(ch: str) -> str:
-    if ch in _ESCAPES:
-        return _ESCAPES[ch]
-    if ch < " ":
-        return f"\\u{ord(ch):04x}"
-    return ch
-
-
-def _string(s: str) -> str:
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in s):
-        raise ValueError("jcs: lone surrogate in string")
-    return '"' + "".join(_escape_char(ch) for ch in s) + '"'
-
-
-def _utf16_key(name: str) -> bytes:
-    return name.encode("utf-16-be")
-
-
-def _serialize(value: Any, out: list[str]) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
+def _check(value: Any, bmp_keys: list[bool]) -> None:
+    """Refuse what RFC 8785 as restricted here cannot serialize; note keys outside the BMP."""
+    if value is None or value is True or value is False or isinstance(value, str):
+        return
+    if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise ValueError(f"jcs: integer {value} outside ±(2**53-1)")
-        out.append(str(value))
-    elif isinstance(value, str):
-        out.append(_string(value))
     elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _serialize(item, out)
-        out.append("]")
+        for item in value:
+            _check(item, bmp_keys)
     elif isinstance(value, dict):
-        _serialize_object(value, out)
+        for name, item in value.items():
+            if not isinstance(name, str):
+                raise ValueError("jcs: object member names must be strings")
+            if bmp_keys[0] and max(name, default="") > _BMP_ONLY:
+                bmp_keys[0] = False
+            _check(item, bmp_keys)
     else:
         raise ValueError(f"jcs: cannot canonicalize a value of type {type(value).__name__}")
 
 
-def _serialize_object(value: dict[Any, Any], out: list[str]) -> None:
-    if not all(isinstance(k, str) for k in value):
-        raise ValueError("jcs: object member names must be strings")
-    out.append("{")
-    for i, name in enumerate(sorted(value, key=_utf16_key)):
-        if i:
-            out.append(",")
-        out.append(_string(name))
-        out.append(":")
-        _serialize(value[name], out)
-    out.append("}")
+def _utf16_sorted(value: Any) -> Any:
+    """Return ``value`` with every object's members in UTF-16 code-unit order (RFC 8785 §3.2.3)."""
+    if isinstance(value, dict):
+        return {k: _utf16_sorted(value[k]) for k in sorted(value, key=lambda k: k.encode("utf-16-be"))}
+    if isinstance(value, list | tuple):
+        return [_utf16_sorted(item) for item in value]
+    return value
 
 
 def canonicalize(value: Any) -> bytes:
@@ -83,10 +56,22 @@ def canonicalize(value: Any) -> bytes:
     ``value`` is built from None, bool, int (|n| <= 2**53 - 1), str, list/tuple and dict with str keys.
     Cost is linear in the size of the value. Raises ValueError for floats, out-of-range integers,
     non-string member names, lone surrogates and any other type.
+
+    Strings are escaped as ECMAScript's JSON.stringify does, which for well-formed strings is what
+    Python's json module writes with ensure_ascii=False: quote, backslash and the short escapes for
+    backspace, form feed, newline, return and tab; other control characters as lowercase six-character
+    unicode escapes. Python sorts keys by code point, which differs from UTF-16 order only for keys
+    with characters beyond U+FFFF; such values are re-ordered first.
     """
-    out: list[str] = []
-    _serialize(value, out)
-    return "".join(out).encode("utf-8")
+    bmp_keys = [True]
+    _check(value, bmp_keys)
+    if not bmp_keys[0]:
+        value = _utf16_sorted(value)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=bmp_keys[0])
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("jcs: lone surrogate in string") from None
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -26,12 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from keys import SigningKey, check_rotation, sign_note, sign_rotation
-from ledger import checkpoint, receipt, store, tiles, tree
-from ledger.entries import LEDGER_TYPES, MAX_ENTRY_SIZE, ZERO_HASH, Registry, encode_entry
+from ledger import checkpoint, jcs, receipt, store, tiles, tree
+from ledger.entries import LEDGER_TYPES, ZERO_HASH, Registry, encode_entry
 from ledger.errors import LedgerError
 
 _RESERVED = {"key.announce", "key.rotate"}
-_WORST_INDEX = 2**53 - 1
 
 
 def now_ms() -> int:
@@ -52,7 +51,7 @@ class Receipt:
 @dataclass
 class _Pending:
     type: str
-    body: Mapping[str, Any]
+    body: bytes  # canonical JSON, checked against the registry
     future: Future[Receipt]
     new_key: SigningKey | None = None
 
@@ -105,7 +104,8 @@ class Ledger:
             elif row.origin != origin or row.vkey != vkey:
                 raise LedgerError(f"ledger: already initialized with origin {row.origin!r} and another key")
         if self.size() == 0:
-            return self._submit("key.announce", {"origin": origin, "vkey": vkey}).result()
+            body = self.registry.check("key.announce", {"origin": origin, "vkey": vkey})
+            return self._submit("key.announce", body).result()
         return self.receipt(0)
 
     def submit(self, type_name: str, body: Mapping[str, Any]) -> Future[Receipt]:
@@ -115,13 +115,7 @@ class Ledger:
         before anything is queued. The future fails with LedgerError if the batch cannot be committed;
         then nothing of the batch was written.
         """
-        if type_name in _RESERVED:
-            raise ValueError(f"ledger: entry type {type_name} is appended by the log itself")
-        self.registry.check(type_name, body)
-        size = len(encode_entry(_WORST_INDEX, ZERO_HASH, _WORST_INDEX, type_name, body))
-        if size > MAX_ENTRY_SIZE:  # pragma: no cover - encode_entry raises first
-            raise AssertionError("ledger: bad size check")
-        return self._submit(type_name, body)
+        return self._submit(type_name, self._check(type_name, body))
 
     def append(self, type_name: str, body: Mapping[str, Any]) -> Receipt:
         """Append one entry and return its Receipt once it is durable and under a signed checkpoint."""
@@ -129,14 +123,14 @@ class Ledger:
 
     def append_many(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Receipt]:
         """Append entries in order; checks every one before queueing any. Returns their Receipts."""
-        checked = list(items)
-        for type_name, body in checked:
-            if type_name in _RESERVED:
-                raise ValueError(f"ledger: entry type {type_name} is appended by the log itself")
-            self.registry.check(type_name, body)
-            encode_entry(_WORST_INDEX, ZERO_HASH, _WORST_INDEX, type_name, body)
-        futures = [self._submit(t, b) for t, b in checked]
+        checked = [(type_name, self._check(type_name, body)) for type_name, body in items]
+        futures = [self._submit(type_name, body) for type_name, body in checked]
         return [f.result() for f in futures]
+
+    def _check(self, type_name: str, body: Mapping[str, Any]) -> bytes:
+        if type_name in _RESERVED:
+            raise ValueError(f"ledger: entry type {type_name} is appended by the log itself")
+        return self.registry.check(type_name, body)
 
     def rotate_key(self, new_key: SigningKey) -> Receipt:
         """Append a ``key.rotate`` entry signed by the current and the new key; sign with the new one.
@@ -145,7 +139,8 @@ class Ledger:
         new key. Raises LedgerError if the batch cannot be committed (the old key stays in force).
         """
         statement = sign_rotation(self.origin(), self._key, new_key).decode("utf-8")
-        return self._submit("key.rotate", {"statement": statement}, new_key).result()
+        body = self.registry.check("key.rotate", {"statement": statement})
+        return self._submit("key.rotate", body, new_key).result()
 
     def close(self) -> None:
         """Finish everything already submitted, stop the committer and close the engine's connections."""
@@ -158,7 +153,7 @@ class Ledger:
         self.engine.dispose()
 
     def _submit(
-        self, type_name: str, body: Mapping[str, Any], new_key: SigningKey | None = None
+        self, type_name: str, body: bytes, new_key: SigningKey | None = None
     ) -> Future[Receipt]:
         future: Future[Receipt] = Future()
         with self._lock:
@@ -209,7 +204,7 @@ class Ledger:
             overlay = _frontier(conn, size)
             reader = store.SqlHashReader(conn, overlay)
             now = max(self._clock(), head.last_time)
-            entry_rows: list[dict[str, Any]] = []
+            entry_rows: list[tuple[int, str, bytes]] = []
             leaves: list[bytes] = []
             key = self._key
             for item in batch:
@@ -219,16 +214,16 @@ class Ledger:
                 for k, h in enumerate(tree.stored_hashes_for_record_hash(size, leaf, reader)):
                     overlay[base + k] = h
                 if item.new_key is not None:
-                    check_rotation(item.body["statement"].encode("utf-8"), key.verifier_key)
+                    check_rotation(jcs.loads(item.body)["statement"].encode("utf-8"), key.verifier_key)
                     key = item.new_key
-                entry_rows.append({"idx": size, "type": item.type, "data": data})
+                entry_rows.append((size, item.type, data))
                 leaves.append(leaf)
                 prev, size = leaf, size + 1
             note = _sign(key, head.origin, size, tree.tree_hash(size, reader))
             first_new = tree.stored_hash_count(head.size)
-            new_hashes = [{"id": i, "hash": h} for i, h in overlay.items() if i >= first_new]
-            conn.execute(sa.insert(store.entries), entry_rows)
-            conn.execute(sa.insert(store.hashes), new_hashes)
+            store.insert_rows(conn, store.entries, entry_rows)
+            new_hashes = [(i, h) for i, h in overlay.items() if i >= first_new]
+            store.insert_rows(conn, store.hashes, new_hashes)
             conn.execute(sa.insert(store.checkpoints).values(size=size, note=note))
             conn.execute(
                 sa.update(store.head)

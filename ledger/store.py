@@ -134,15 +134,37 @@ class SqlHashReader:
 
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
         """Return the stored hashes at ``indexes``, in order. Raises LookupError if one is missing."""
-        missing = sorted({i for i in indexes if i not in self._overlay})
-        found = dict(self._overlay)
+        overlay = self._overlay
+        missing = [i for i in indexes if i not in overlay]
+        found: dict[int, bytes] = {}
         if missing:
             rows = self._conn.execute(sa.select(hashes.c.id, hashes.c.hash).where(hashes.c.id.in_(missing)))
-            found.update((row.id, bytes(row.hash)) for row in rows)
+            found = {row.id: bytes(row.hash) for row in rows}
         try:
-            return [found[i] for i in indexes]
+            return [overlay[i] if i in overlay else found[i] for i in indexes]
         except KeyError as exc:
             raise LookupError(f"ledger: stored hash {exc.args[0]} is missing") from None
+
+
+def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (tuples in the table's column order) in one round trip.
+
+    PostgreSQL gets one ``INSERT … SELECT FROM unnest(array, …)`` statement with one array per
+    column; SQLite one driver-level executemany. Both skip SQLAlchemy's per-row parameter work,
+    which dominates a large batch.
+    """
+    if not rows:
+        return
+    names = ", ".join(column.name for column in table.columns)
+    if is_postgres(conn):
+        types = [column.type.compile(conn.dialect) for column in table.columns]
+        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in types)
+        columns = [list(values) for values in zip(*rows, strict=True)]
+        sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+        conn.exec_driver_sql(sql, tuple(columns))
+    else:
+        marks = ", ".join("?" for _ in table.columns)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))  # noqa: S608
 
 
 def read_entry(conn: Connection, index: int) -> bytes | None:

@@ -1,8 +1,9 @@
 """A child process for crash and multi-process tests: appends entries and prints every acknowledgement.
 
 Usage: python -m tests.ledger_child URL COUNT THREADS TAG
-Prints ``ACK <index> <leaf hex>`` for each acknowledged entry and ``CP <base64 note>`` for each new
-signed checkpoint it was handed, flushing after each line. COUNT 0 means: until killed.
+Prints ``READY`` once the ledger is open, then ``ACK <index> <leaf hex> <tag>`` for each
+acknowledged entry and ``CP <base64 note>`` for each new signed checkpoint it was handed,
+flushing after each line. COUNT 0 means: until killed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from tests.ledger_helpers import open_ledger
 
 def main(url: str, count: int, threads: int, tag: str) -> None:
     log = open_ledger(url, init=False)
+    sys.stdout.write("READY\n")
+    sys.stdout.flush()
     out = threading.Lock()
     seen: set[bytes] = set()
 

@@ -1,4 +1,4 @@
-"""The ``fairdraw keys`` and ``fairdraw ledger`` commands: a whole session, and bad input that writes nothing."""
+"""The ``fairdraw keys`` and ``fairdraw ledger`` commands: a whole session; bad input writes nothing."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def _lines(tmp_path: Path, *objects: object, raw: str = "") -> str:
-    path = tmp_path / f"in-{len(list(tmp_path.glob('in-*.jsonl')))}.jsonl"
-    path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects) + raw, encoding="utf-8")
+    path = tmp_path / f"in-{len(list(tmp_path.glob('in-*')))}.jsonl"
+    text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects) + raw
+    path.write_text(text, encoding="utf-8")
     return str(path)
 
 
@@ -83,7 +84,7 @@ def test_bad_lines_write_nothing(home: Path, capsys: pytest.CaptureFixture[str])
     good = {"type": "note", "body": {"text": "fine"}}
     cases = [
         (_lines(home, good, raw="{not json\n"), "line 2: Expecting property name"),
-        (_lines(home, good, {"type": "draw.nope", "body": {}}), "line 2: ledger: unknown entry type 'draw.nope'"),
+        (_lines(home, good, {"type": "x.nope", "body": {}}), "line 2: ledger: unknown entry type 'x.nope'"),
         (_lines(home, {"type": "note"}), 'line 1: expected one object {"type": T, "body": {...}}'),
         (_lines(home, {"type": "note", "body": {"text": "x" * 20000}}), "line 1: ledger: body.text must be"),
     ]
@@ -91,7 +92,8 @@ def test_bad_lines_write_nothing(home: Path, capsys: pytest.CaptureFixture[str])
         code, out, err = run(capsys, "ledger", "append", path)
         assert (code, out) == (1, "")
         assert err.startswith("fairdraw: ") and message in err, err
-    assert _checkpoint(run(capsys, "ledger", "checkpoint")[1], run(capsys, "keys", "show")[1].strip()).size == 1
+    vkey = run(capsys, "keys", "show")[1].strip()
+    assert _checkpoint(run(capsys, "ledger", "checkpoint")[1], vkey).size == 1
 
 
 def test_wrong_passphrase_is_a_plain_error(home: Path, capsys: pytest.CaptureFixture[str],

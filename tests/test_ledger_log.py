@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 from pathlib import Path
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 import keys
 from ledger import jcs, store, tiles, tree
 from ledger.audit import AuditError, audit, quick_audit
-from ledger.entries import MAX_ENTRY_SIZE, ZERO_HASH, decode_entry
+from ledger.entries import MAX_ENTRY_SIZE, ZERO_HASH, Entry, decode_entry, encode_entry
 from ledger.errors import LedgerError
 from ledger.export import export_tiles
 from tests.ledger_helpers import ORIGIN, log_key, open_ledger, verified_checkpoint
@@ -255,3 +256,13 @@ def test_tiles_are_served_and_exported_byte_for_byte(sqlite_url: str, tmp_path: 
     assert (tmp_path / "out" / "tile/entries/001.p/44").exists()
     assert not list((tmp_path / "out").rglob("*.tmp"))
     log.close()
+
+
+def test_assembled_envelope_is_the_canonical_json_of_the_envelope() -> None:
+    body = {"text": "中文 \u2028 \"quoted\"", "n": [1, 2, {"b": None, "a": True}]}
+    prev = hashlib.sha256(b"prev").digest()
+    data = encode_entry(12345, prev, 1_764_283_755_123, "draw.commit", jcs.canonicalize(body))
+    envelope = {"v": 1, "index": 12345, "prev": base64.b64encode(prev).decode(), "time": 1_764_283_755_123,
+                "type": "draw.commit", "body": body}
+    assert data == jcs.canonicalize(envelope)
+    assert decode_entry(data) == Entry(12345, prev, 1_764_283_755_123, "draw.commit", body)

@@ -62,7 +62,8 @@ def test_sigkill_loses_no_acknowledged_entry(sqlite_url: str) -> None:
     handed_out: list[bytes] = []
     for trial in range(20):
         child = _spawn(sqlite_url, 0, 4, f"t{trial}-")
-        time.sleep(0.6 + rng.random() * 0.8)
+        assert child.stdout is not None and child.stdout.readline() == "READY\n"
+        time.sleep(0.2 + rng.random() * 0.8)  # a random moment while appends are under way
         child.send_signal(signal.SIGKILL)
         output, errors = child.communicate()
         acks, notes = _parse(output)
