@@ -15,11 +15,15 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+import draw.service
 import keys
 import ledger.web
+from draw.service import _cli as service_cli
+from draw.service.db import migrate as migrate_service
+from draw.service.observability import logging_config
 from keys import KeyFileError
 from keys import _cli as keys_cli
 from ledger import _cli as ledger_cli
@@ -28,7 +32,7 @@ from ledger.entries import LEDGER_TYPES, Registry
 from ledger.errors import LedgerError
 from ledger.log import Ledger
 
-ENTRY_TYPES = [*LEDGER_TYPES]
+ENTRY_TYPES = [*LEDGER_TYPES, *draw.service.ENTRY_TYPES]
 EXPECTED_ERRORS = (ValueError, LookupError, LedgerError, KeyFileError, OSError)
 
 
@@ -37,25 +41,32 @@ def registry() -> Registry:
     return Registry(ENTRY_TYPES)
 
 
-def _healthz(_request: Request) -> Response:
-    return PlainTextResponse("ok\n")
-
-
 def _home(_request: Request) -> Response:
     return RedirectResponse("/log/checkpoint", status_code=307)
 
 
-def create_app(log: Ledger) -> Starlette:
-    """Return the Fairdraw ASGI application serving ``log``."""
+def create_app(log: Ledger, service: draw.service.Service | None = None) -> Starlette:
+    """Return the Fairdraw ASGI application serving ``log`` (and ``service``, by default one over ``log``)."""
     app = Starlette(
         routes=[
             Route("/", _home, methods=["GET"]),
-            Route("/healthz", _healthz, methods=["GET"]),
+            *draw.service.ops_routes,
+            Mount(draw.service.API_PREFIX, routes=draw.service.routes),
             Mount("/log", routes=ledger.web.routes),
         ],
+        middleware=draw.service.middleware,
+        exception_handlers=draw.service.exception_handlers,
+        lifespan=draw.service.lifespan,
     )
     app.state.ledger = log
+    app.state.service = service or draw.service.Service(log)
     return app
+
+
+def app_from_env() -> Starlette:
+    """Return the application over the ledger the environment names (uvicorn factory for --workers)."""
+    log = ledger_cli.open_ledger(argparse.Namespace(db=None), registry(), os.environ)
+    return create_app(log, draw.service.Service(log, owns_ledger=True))
 
 
 def _open(args: argparse.Namespace, env: Mapping[str, str]) -> Ledger:
@@ -88,18 +99,28 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(log: Ledger, host: str, port: int) -> int:
+def _serve(log: Ledger, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
+    migrate_service(log.engine)
     quick_audit(log.engine)
-    uvicorn.run(create_app(log), host=host, port=port, log_level="info")
+    config = logging_config()
+    if workers == 1:
+        uvicorn.run(create_app(log), host=host, port=port, log_config=config, access_log=False)
+    else:  # each worker process builds its own application (and ledger) from the environment
+        uvicorn.run("fairdraw:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_config=config, access_log=False)
     return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise ValueError("serve: --workers must be at least 1")
+    if args.db:
+        os.environ["FAIRDRAW_DATABASE_URL"] = args.db  # the workers open the ledger from the environment
     log = _open(args, os.environ)
     try:
-        return _serve(log, args.host, args.port)
+        return _serve(log, args.host, args.port, args.workers)
     finally:
         log.close()
 
@@ -145,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="database URL")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.set_defaults(handler=_cmd_serve)
+    service_cli.add_commands(commands, _run_ledger)
     demo = commands.add_parser("demo", help="build the demo world in ./fairdraw-demo (or --home)")
     demo.add_argument("--home", help="data directory for the demo")
     demo.add_argument("--serve", action="store_true", help="serve the demo after building it")
