@@ -1,11 +1,12 @@
 """Ledger storage through SQLAlchemy Core: SQLite (WAL) embedded, PostgreSQL in production.
 
-Four tables (created by the Alembic migrations in ``ledger/migrations``)::
+Five tables (created by the Alembic migrations in ``ledger/migrations``)::
 
     ledger_head         one row (id = 1): size, last leaf hash, last time, origin, active verifier key
     ledger_entries      idx -> canonical entry bytes (and its type, for listing)
     ledger_hashes       stored-hash index (ledger.tree) -> 32-byte hash
     ledger_checkpoints  tree size -> signed checkpoint note
+    ledger_blobs        sha256 digest -> payload bytes (ledger.blobs; erasable, see there)
 
 Entries, hashes and checkpoints are append-only: database triggers refuse UPDATE and DELETE (and
 TRUNCATE on PostgreSQL). Writers serialize on the head row: ``BEGIN IMMEDIATE`` on SQLite, ``SELECT
@@ -52,6 +53,15 @@ checkpoints = sa.Table(
     metadata,
     sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("note", sa.LargeBinary, nullable=False),
+)
+
+blobs = sa.Table(
+    "ledger_blobs",
+    metadata,
+    sa.Column("digest", sa.Text, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=True),
+    sa.Column("erased", sa.Text, nullable=True),
 )
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
