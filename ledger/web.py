@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from ledger import blobs
 from ledger.log import Ledger
 
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -77,9 +78,26 @@ def consistency(request: Request) -> Response:
     return PlainTextResponse(body, headers=_IMMUTABLE)
 
 
+def blob(request: Request) -> Response:
+    """GET /blob/sha256:<hex>: a blob's bytes; 410 Gone with the reason if it was erased."""
+    ledger = _ledger(request)
+    try:
+        with ledger.engine.connect() as conn:
+            found = blobs.info(conn, request.path_params["digest"])
+            data = blobs.get(conn, request.path_params["digest"]) if found else None
+    except ValueError as exc:
+        return _not_found(str(exc))
+    if found is None:
+        return _not_found("ledger: no such blob")
+    if data is None:
+        return PlainTextResponse(f"erased: {found.erased}\n", status_code=410, headers=_IMMUTABLE)
+    return Response(data, media_type="application/octet-stream", headers=_IMMUTABLE)
+
+
 routes = [
     Route("/checkpoint", checkpoint, methods=["GET"]),
     Route("/tile/{path:path}", tile, methods=["GET"]),
     Route("/proof/inclusion/{index:int}", inclusion, methods=["GET"]),
     Route("/proof/consistency/{old:int}/{new:int}", consistency, methods=["GET"]),
+    Route("/blob/{digest}", blob, methods=["GET"]),
 ]

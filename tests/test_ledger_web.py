@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import fairdraw
-from ledger import tree
+from ledger import blobs, tree
 from ledger.log import Ledger
 from ledger.receipt import parse_proof
 from tests.ledger_helpers import log_key, open_ledger, verified_checkpoint
@@ -49,3 +49,15 @@ def test_receipts_and_consistency_proofs_verify(served: tuple[Ledger, TestClient
     assert client.get("/log/proof/inclusion/1?size=01").status_code == 400
     assert client.get("/log/proof/inclusion/1?size=7").status_code == 404
     assert client.get("/log/proof/consistency/0/5").status_code == 400
+
+
+def test_blobs_are_served_and_erasure_is_visible(served: tuple[Ledger, TestClient]) -> None:
+    log, client = served
+    with log.engine.begin() as conn:
+        kept, gone = blobs.put(conn, b"population leaves"), blobs.put(conn, b"personal data")
+        blobs.erase(conn, gone, "disclosure.withdraw")
+    assert client.get(f"/log/blob/{kept}").content == b"population leaves"
+    erased = client.get(f"/log/blob/{gone}")
+    assert (erased.status_code, erased.text) == (410, "erased: disclosure.withdraw\n")
+    assert client.get("/log/blob/sha256:" + "0" * 64).status_code == 404
+    assert client.get("/log/blob/nonsense").status_code == 404
