@@ -1,0 +1,242 @@
+"""Benchmark of the draw engine at province scale: ``python bench/draw_bench.py [--n 1000000]``.
+
+A population of N objects (valid 统一社会信用代码) in four strata drawn at 1 %, 2 %, 4 % and 12 %
+(3 % overall), 5,000 inspectors of two departments in 100 areas, two per object (one of each),
+属地 rule on, 10,000 declared exclusion pairs. Prints the time of each stage next to a floor measured
+in the same run — one SHA-256 ticket per object in a bare loop plus a k-smallest pass — and next to
+the Rivest/Arlo consistent sampler (bench/consistent_sampler.py) at the same N and k, with ratios,
+and the peak resident memory.
+
+The population is produced on demand by index, as a database cursor would serve it; the time of
+one bare pass over it is printed too, so that it can be told apart from the engine's own work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import heapq
+import random
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TypeVar, overload
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import consistent_sampler  # noqa: E402
+
+from draw.engine import commit, model, select, teams  # noqa: E402
+from draw.engine import verify as verify_  # noqa: E402
+from draw.engine.model import DrawRequest, InspectionObject, Matching, SourceSlot  # noqa: E402
+from tests.spec_draw.make_vectors import synthetic_uscc  # noqa: E402
+
+T = TypeVar("T")
+STRATA = (
+    ("A", 40, "1/100"),
+    ("B", 30, "2/100"),
+    ("C", 20, "4/100"),
+    ("D", 10, "12/100"),
+)  # name, % of N, ratio
+AREAS = tuple(f"忻州市第{i:03d}所" for i in range(100))
+SECRET = hashlib.sha256(b"bench operator secret").digest()
+VALUES = [hashlib.sha256(b"bench drand round").digest()]
+
+
+class Population(Sequence[InspectionObject]):
+    """N synthetic objects, built on demand from their index (deterministic)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.cut = [n * sum(p for _, p, _ in STRATA[: i + 1]) // 100 for i in range(len(STRATA))]
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> InspectionObject: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[InspectionObject]: ...
+    def __getitem__(self, i: int | slice) -> InspectionObject | Sequence[InspectionObject]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.n))]
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return InspectionObject(
+            synthetic_uscc(i), f"忻州市第{i}号企业有限公司", AREAS[i % 100], self._stratum(i)
+        )
+
+    def __iter__(self) -> Iterator[InspectionObject]:
+        return (self[i] for i in range(self.n))
+
+    def _stratum(self, i: int) -> str:
+        # Interleave the strata: index i belongs to the stratum of (i * 7919) mod N in the cut list.
+        j = i * 7919 % self.n
+        return next(name for (name, _, _), cut in zip(STRATA, self.cut, strict=True) if j < cut)
+
+
+def matching(population: Population) -> Matching:
+    rng = random.Random(2026)
+    departments = ("市场监管局", "卫健委")
+    pool = tuple(
+        teams.Inspector(f"ZF-{d}{k:05d}", department, AREAS[k % 100], date(2030, 12, 31), ("I1",))
+        for d, department in enumerate(departments)
+        for k in range(2500)
+    )
+    exclusions = tuple(
+        teams.Exclusion(
+            pool[rng.randrange(len(pool))].id, population[rng.randrange(len(population))].id, "interest"
+        )
+        for _ in range(10_000)
+    )
+    return Matching(("I1",), pool, teams.TeamRules(departments), date(2026, 3, 2), exclusions)
+
+
+def request(population: Population) -> DrawRequest:
+    rules = tuple(model.make_rule(name, "ratio", ratio=ratio, rounding="ceil") for name, _, ratio in STRATA)
+    drand = SourceSlot(
+        "drand", "drand", {"chain_hash": "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"}
+    )
+    return DrawRequest(
+        "忻市监抽查〔2026〕1号",
+        "忻州市市场监督管理局",
+        rules,
+        (drand,),
+        "2026-06-30",
+        matching=matching(population),
+    )
+
+
+def timed(label: str, f: Callable[[], T]) -> tuple[T, float]:
+    gc.collect()
+    start = time.perf_counter()
+    value = f()
+    seconds = time.perf_counter() - start
+    print(f"  {label:<44} {seconds:8.2f} s   peak RSS {peak_mb():7.0f} MB", flush=True)
+    return value, seconds
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor(leaves: list[bytes], k: int) -> None:
+    """One SHA-256 ticket per object in a bare loop feeding a k-smallest pass."""
+    sha256, prefix = hashlib.sha256, b"fairdraw-draw/1 ticket\x00" + VALUES[0] + b"\x00\x00\x00\x01A"
+    heapq.nsmallest(k, (sha256(prefix + leaf).digest() for leaf in leaves))
+
+
+def stages_without_matching(req: DrawRequest, population: Sequence[InspectionObject]) -> dict[str, float]:
+    """Commit, draw and verify with no matching inputs: the engine's own work."""
+    own = req._replace(matching=None)
+    c, t_commit = timed(
+        "commitment without matching inputs", lambda: commit.commit_draw(own, population, SECRET)
+    )
+    r, t_select = timed(
+        "selection: seed, tickets, openings, result", lambda: select.draw(c, population, SECRET, VALUES)
+    )
+    public = (c.encoded, c.blobs, VALUES, SECRET, r.encoded, r.hash)
+    _, t_verify = timed("verification without matching inputs", lambda: verify_.verify_draw(*public))
+    return {"commit": t_commit, "select": t_select, "verify": t_verify}
+
+
+def stages_with_matching(
+    req: DrawRequest, population: Sequence[InspectionObject]
+) -> tuple[dict[str, float], int]:
+    """Commit (with teams.check_feasible), match, draw and verify with the inspector side."""
+    m = req.matching
+    assert m is not None
+    c, t_commit = timed(
+        "commitment with teams.check_feasible", lambda: commit.commit_draw(req, population, SECRET)
+    )
+    k = sum(p.k for p in c.strata)
+    print(f"  k = {k:,} ({100 * k / len(population):.2f} %), commitment record {len(c.encoded):,} bytes")
+    r, t_draw = timed(
+        "draw (selection + matching + result)", lambda: select.draw(c, population, SECRET, VALUES)
+    )
+    _, t_match = timed("matching alone: teams.assign", lambda: select.assign_teams(r.seed, r.strata, m))
+    print(f"  result record {len(r.encoded):,} bytes")
+    check = (c.encoded, c.blobs, VALUES, SECRET, r.encoded, r.hash)
+    _, t_verify = timed("verification with teams.check_assignment", lambda: verify_.verify_draw(*check))
+    leaves = [x for p in c.strata for x in p.leaves]
+    floors.append(timed("FLOOR again, over the committed leaves", lambda: floor(leaves, k))[1])
+    return {"commit+": t_commit, "draw+": t_draw, "match": t_match, "verify+": t_verify}, k
+
+
+floors: list[float] = []
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="population size (default 1,000,000)")
+    parser.add_argument("--lazy", action="store_true", help="build objects on demand instead of in memory")
+    parser.add_argument("--quick", action="store_true", help="skip the stages without matching inputs")
+    parser.add_argument("--skip-arlo", action="store_true", help="do not run the consistent sampler")
+    args = parser.parse_args(argv)
+    print(f"draw engine benchmark: N = {args.n:,}, Python {sys.version.split()[0]}")
+    lazy = Population(args.n)
+    population: Sequence[InspectionObject] = lazy
+    if not args.lazy:
+        population, _ = timed("build the population in memory (setup)", lambda: list(lazy))
+    req = request(lazy)
+    m = req.matching
+    assert m is not None
+    print(f"  setup: {len(m.inspectors):,} inspectors, {len(m.exclusions):,} exclusions")
+    _, read = timed("read the population once (no engine work)", lambda: sum(1 for _ in population))
+    k = sum(model.sample_size(r, n) for r, n in zip(req.strata, strata_sizes(lazy), strict=True))
+    if not args.lazy:  # a lazy (large) run keeps memory for the engine: only the later floor
+        floors.append(first_floor(args.n, k))
+    times = {} if args.quick else stages_without_matching(req, population)
+    more, k = stages_with_matching(req, population)
+    times.update(more, read=read)
+    if not args.skip_arlo:
+        ids = [population[i].id for i in range(args.n)]
+        times["arlo"] = timed(
+            "Arlo/Rivest consistent sampler, same N and k",
+            lambda: sum(1 for _ in consistent_sampler.sampler(ids, "s", take=k)),
+        )[1]
+    report(times, args.n)
+
+
+def first_floor(n: int, k: int) -> float:
+    leaves = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(n)]
+    return timed("FLOOR: one SHA-256 per object + k-smallest", lambda: floor(leaves, k))[1]
+
+
+def strata_sizes(population: Population) -> list[int]:
+    return [cut - low for low, cut in zip([0, *population.cut], population.cut, strict=False)]
+
+
+ROWS = (
+    ("select", "selection (the draw once randomness is known)", "<= 3"),
+    ("draw+", "draw with matching", ""),
+    ("match", "matching alone (teams.assign)", ""),
+    ("commit", "commitment without matching inputs", "<= 10"),
+    ("commit+", "commitment with teams.check_feasible", ""),
+    ("verify", "verification without matching inputs", "<= 3"),
+    ("verify+", "verification with teams", ""),
+    ("read", "reading the population (input, not engine)", ""),
+)
+
+
+def report(times: dict[str, float], n: int) -> None:
+    base = min(floors)
+    print(
+        f"ratios to the floor ({base:.2f} s, the least of {', '.join(f'{f:.2f}' for f in floors)}) [target]"
+    )
+    for key, label, target in ROWS:
+        if key in times:
+            print(f"  {label:<46} {times[key] / base:6.2f}x {f'[{target}x]' if target else ''}")
+    if "arlo" in times and "select" in times:
+        print(f"  {'selection / Arlo consistent sampler':<46} {times['select'] / times['arlo']:6.2f}x [< 1x]")
+    limit = 1536 if n <= 1_000_000 else 4096
+    print(f"  peak RSS {peak_mb():.0f} MB [< {limit} MB]")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,477 @@
+"""The commitment to a draw's inputs (docs/draw-spec.md §6-§9).
+
+Each object gets a salt derived from the operator secret, and a leaf commitment binding the salt
+to its canonical record::
+
+    salt = HMAC-SHA-256(secret, "fairdraw-draw/1 salt" || 0x00 || UTF-8(id))
+    leaf = SHA-256("fairdraw-draw/1 leaf" || 0x00 || salt || JCS(record))
+
+A stratum's leaves, sorted ascending and concatenated, form its *leaf list* blob; their RFC 9162
+Merkle tree gives the stratum root. The commitment record names each blob by its SHA-256 address,
+and the commitment hash is ``SHA-256("fairdraw-draw/1 commitment" || 0x00 || JCS(record))``.
+
+>>> secret = bytes(32)
+>>> derive_salt(secret, "91350100M000100Y43").hex()[:16]
+'0eeaf994243b43e9'
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import operator
+import re
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
+
+from draw.engine import model, teams
+from draw.engine.model import DrawRequest, InspectionObject, Matching, StratumRule
+from ledger import jcs, tree
+
+SECRET_SIZE = 32
+LEAF_SIZE = 32
+MAX_COMMITMENT_SIZE = 48 * 1024
+
+_SALT_TAG = model.domain_tag("salt")
+_LEAF_TAG = model.domain_tag("leaf")
+_SECRET_TAG = model.domain_tag("secret")
+_COMMITMENT_TAG = model.domain_tag("commitment")
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_V = TypeVar("_V")
+
+
+class StratumPopulation(NamedTuple):
+    """One stratum as committed: its rule, sample size, sorted leaves, and where each leaf came from.
+
+    ``origin[i]`` is the index in the committed object sequence of the object behind ``leaves[i]``.
+    """
+
+    rule: StratumRule
+    k: int
+    leaves: list[bytes]
+    origin: array[int]
+
+
+class Commitment(NamedTuple):
+    """A built commitment: the request, the record, its canonical bytes and hash, the blobs it
+    names (by address), and the committed strata.
+    """
+
+    request: DrawRequest
+    record: dict[str, Any]
+    encoded: bytes
+    hash: bytes
+    blobs: dict[str, bytes]
+    strata: tuple[StratumPopulation, ...]
+
+
+# ---------------------------------------------------------------------------
+# Salts, records and leaves (spec §6).
+
+
+def secret_hash(secret: bytes) -> bytes:
+    """Return SHA-256("fairdraw-draw/1 secret" || 0x00 || secret), the committed form of the secret."""
+    _check_secret(secret)
+    return hashlib.sha256(_SECRET_TAG + secret).digest()
+
+
+def _check_secret(secret: object) -> None:
+    if not isinstance(secret, bytes) or len(secret) != SECRET_SIZE:
+        raise ValueError(f"draw: operator secret: want {SECRET_SIZE} bytes")
+
+
+def salter(secret: bytes) -> Callable[[str], bytes]:
+    """Return a function mapping an object id to its salt, HMAC-SHA-256(secret, salt tag || id).
+
+    The HMAC pads (RFC 2104) are absorbed once, so each salt costs two SHA-256 block runs.
+    Raises ValueError unless ``secret`` is 32 bytes.
+    """
+    _check_secret(secret)
+    key = secret.ljust(64, b"\x00")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def salt(object_id: str) -> bytes:
+        h = inner.copy()
+        h.update(_SALT_TAG + object_id.encode("utf-8"))
+        o = outer.copy()
+        o.update(h.digest())
+        return o.digest()
+
+    return salt
+
+
+def derive_salt(secret: bytes, object_id: str) -> bytes:
+    """Return the 32-byte salt of ``object_id`` under ``secret`` (spec §6.1)."""
+    return salter(secret)(object_id)
+
+
+def encode_object(obj: InspectionObject) -> bytes:
+    """Return JCS(object_record(obj)), written directly (members in RFC 8785 order).
+
+    Requires an object that passed ``model.check_object`` (so no text holds a control character);
+    equal to ``jcs.canonicalize(model.object_record(obj))`` for every such object.
+    """
+    area, ident, name, stratum = obj.area, obj.id, obj.name, obj.stratum
+    if '"' in (texts := area + ident + name + stratum) or "\\" in texts:
+        area, ident, name, stratum = _escape(area), _escape(ident), _escape(name), _escape(stratum)
+    last = "null" if obj.last_inspected is None else '"' + obj.last_inspected + '"'
+    tags = ",".join('"' + _escape(tag) + '"' for tag in obj.tags) if obj.tags else ""
+    return (
+        f'{{"area":"{area}","id":"{ident}","last_inspected":{last},'
+        f'"name":"{name}","stratum":"{stratum}","tags":[{tags}]}}'
+    ).encode()
+
+
+def _escape(text: str) -> str:
+    # RFC 8785 §3.2.2.2 for text without control characters: only '"' and '\' are escaped.
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def leaf_commitment(salt: bytes, encoded_record: bytes) -> bytes:
+    """Return SHA-256(leaf tag || salt || JCS(record)), the leaf of one object (spec §6.2)."""
+    return hashlib.sha256(_LEAF_TAG + salt + encoded_record).digest()
+
+
+def format_leaves(leaves: Sequence[bytes]) -> bytes:
+    """Return the leaf-list blob: the 32-byte leaves, already sorted ascending, concatenated."""
+    return b"".join(leaves)
+
+
+def parse_leaves(blob: bytes) -> list[bytes]:
+    """Return the leaves of a leaf-list blob, the inverse of ``format_leaves``.
+
+    Raises ValueError unless the length is a multiple of 32 and the leaves are strictly ascending.
+    Linear in the blob size.
+    """
+    if len(blob) % LEAF_SIZE:
+        raise ValueError(f"draw: leaf list: length {len(blob)} not a multiple of {LEAF_SIZE}")
+    leaves = [blob[i : i + LEAF_SIZE] for i in range(0, len(blob), LEAF_SIZE)]
+    if not all(map(operator.lt, leaves, leaves[1:])):
+        raise ValueError("draw: leaf list: leaves not strictly ascending")
+    return leaves
+
+
+def stratum_root(leaves: Sequence[bytes]) -> bytes:
+    """Return the RFC 9162 Merkle tree hash over the sorted leaves (each leaf is one entry).
+
+    2n SHA-256 in all (``ledger.tree.root_hash`` over the leaf hashes).
+    """
+    sha256 = hashlib.sha256
+    return tree.root_hash([sha256(b"\x00" + leaf).digest() for leaf in leaves])
+
+
+def blob_address(blob: bytes) -> str:
+    """Return the content address of a blob: lowercase hex of its SHA-256."""
+    return hashlib.sha256(blob).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Building the commitment (spec §9).
+
+
+def commit_draw(
+    request: DrawRequest, objects: Sequence[InspectionObject], operator_secret: bytes
+) -> Commitment:
+    """Return the commitment of ``request`` over the population ``objects`` under ``operator_secret``.
+
+    Checks everything first and raises ValueError naming the field (bad USCC, duplicate id, unknown
+    stratum, empty population, ratio above 100 %, too few eligible inspectors, ...). ``objects`` is
+    read in order; it must be indexable again later with the same contents (``draw`` opens the
+    selected leaves through it). Cost: about one HMAC, one record encoding and three SHA-256 per
+    object, a sort per stratum, and ``teams.check_feasible``.
+    """
+    model.check_request(request)
+    buckets = _populate(request, objects, operator_secret)
+    strata = tuple(_stratum(rule, buckets.pop(rule.stratum)) for rule in request.strata)
+    if request.matching is not None:
+        _check_feasible(request.matching, strata, objects)
+    blobs: dict[str, bytes] = {}
+    entries = [_stratum_entry(p, blobs) for p in strata]
+    if request.disclosure == "full":
+        for population, entry in zip(strata, entries, strict=True):
+            entry["records"] = _store(blobs, format_records(objects, population.origin))
+    matching = None if request.matching is None else _matching_entry(request.matching, blobs)
+    record = _commitment_record(request, operator_secret, entries, matching)
+    encoded = jcs.canonicalize(record)
+    if len(encoded) > MAX_COMMITMENT_SIZE:
+        raise ValueError(f"draw: commitment record is {len(encoded)} bytes, limit {MAX_COMMITMENT_SIZE}")
+    return Commitment(request, record, encoded, commitment_hash(encoded), blobs, strata)
+
+
+def _store(blobs: dict[str, bytes], blob: bytes) -> str:
+    address = blob_address(blob)
+    blobs[address] = blob
+    return address
+
+
+def _populate(
+    request: DrawRequest, objects: Sequence[InspectionObject], operator_secret: bytes
+) -> dict[str, list[tuple[bytes, int]]]:
+    # One pass: check each object, derive its salt and leaf, file (leaf, index) under its stratum.
+    buckets: dict[str, list[tuple[bytes, int]]] = {rule.stratum: [] for rule in request.strata}
+    salt = salter(operator_secret)
+    seen: set[str] = set()
+    plain, sha256, tag, remember = model.is_plain_object, hashlib.sha256, _LEAF_TAG, seen.add
+    for index, obj in enumerate(objects):
+        if not plain(obj):
+            model.check_object(obj, f"objects[{index}]")
+        bucket = buckets.get(obj.stratum)
+        if bucket is None:
+            raise ValueError(f"draw: objects[{index}].stratum: unknown stratum {obj.stratum!r}")
+        remember(obj.id)
+        if len(seen) <= index:  # every earlier id was distinct, so this one was seen before
+            raise ValueError(f"draw: objects[{index}].id: duplicate id {obj.id!r}")
+        bucket.append((sha256(tag + salt(obj.id) + encode_object(obj)).digest(), index))
+    if not seen:
+        raise ValueError("draw: objects: empty population")
+    return buckets
+
+
+def _stratum(rule: StratumRule, bucket: list[tuple[bytes, int]]) -> StratumPopulation:
+    bucket.sort(key=operator.itemgetter(0))  # leaves are distinct: the index never decides
+    leaves = [leaf for leaf, _ in bucket]
+    origin = array("q", [index for _, index in bucket])
+    bucket.clear()
+    return StratumPopulation(rule, model.sample_size(rule, len(leaves)), leaves, origin)
+
+
+def _stratum_entry(population: StratumPopulation, blobs: dict[str, bytes]) -> dict[str, Any]:
+    entry = model.rule_record(population.rule)
+    entry.update(
+        k=population.k,
+        leaves=_store(blobs, format_leaves(population.leaves)),
+        records=None,
+        root=stratum_root(population.leaves).hex(),
+        size=len(population.leaves),
+    )
+    return entry
+
+
+def format_records(objects: Sequence[InspectionObject], origin: Sequence[int]) -> bytes:
+    """Return the full-disclosure records blob of one stratum: the JCS array of its object records
+    in leaf order (spec §6.4). ``origin`` maps leaf positions to indexes in ``objects``.
+    """
+    return b"[" + b",".join(encode_object(objects[i]) for i in origin) + b"]"
+
+
+def _commitment_record(
+    request: DrawRequest,
+    operator_secret: bytes,
+    strata: list[dict[str, Any]],
+    matching: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "department": request.department,
+        "disclosure": request.disclosure,
+        "draw_id": request.draw_id,
+        "embargo": request.embargo,
+        "matching": matching,
+        "secret_hash": secret_hash(operator_secret).hex(),
+        "sources": [model.source_record(slot) for slot in request.sources],
+        "spec": model.SPEC,
+        "strata": strata,
+    }
+
+
+# ---------------------------------------------------------------------------
+# The inspector side (spec §7; docs/draw-spec-matching.md).
+
+
+def format_record_list(values: Iterable[Any]) -> bytes:
+    """Return the blob of a list of ``teams`` values: the JCS array of their records, sorted by
+    their canonical bytes and without repeats (so the blob does not depend on input order).
+    """
+    encoded = sorted({jcs.canonicalize(v.to_record()) for v in values})
+    return b"[" + b",".join(encoded) + b"]"
+
+
+def parse_record_list(blob: bytes, parse: Callable[[object], _V]) -> list[_V]:
+    """Return the values of a record-list blob, the inverse of ``format_record_list``.
+
+    ``parse`` is the type's ``from_record``. Raises ValueError unless the blob is canonical JSON
+    whose elements are strictly ascending by their canonical bytes and each parse.
+    """
+    records = model.load_json(blob)
+    if not isinstance(records, list):
+        raise ValueError("draw: record list: want a JSON array")
+    encoded = [jcs.canonicalize(r) for r in records]
+    if b"[" + b",".join(encoded) + b"]" != blob:
+        raise ValueError("draw: record list: not in canonical form")
+    if not all(map(operator.lt, encoded, encoded[1:])):
+        raise ValueError("draw: record list: records not strictly ascending")
+    return [parse(r) for r in records]
+
+
+def _matching_entry(matching: Matching, blobs: dict[str, bytes]) -> dict[str, Any]:
+    return {
+        "as_of": matching.as_of.isoformat(),
+        "exclusions": _store(blobs, format_record_list(matching.exclusions)),
+        "history": _store(blobs, format_record_list(matching.history)),
+        "inspectors": _store(blobs, format_record_list(matching.inspectors)),
+        "items": list(matching.items),
+        "rules": matching.rules.to_record(),
+    }
+
+
+def _check_feasible(
+    matching: Matching, strata: Sequence[StratumPopulation], objects: Sequence[InspectionObject]
+) -> None:
+    # teams.check_feasible over every object that may be drawn. Objects named by no exclusion or
+    # past inspection are alike within a (stratum, area) class, so each class is passed as one
+    # Candidate repeated once per object: the same multiset of classes, at a fraction of the cost.
+    named = {e.object_id for e in matching.exclusions} | {p.object_id for p in matching.history}
+    quotas = {p.rule.stratum: p.k for p in strata}
+    teams.check_feasible(
+        _candidates(strata, objects, named, matching.items),
+        quotas,
+        matching.inspectors,
+        matching.rules,
+        matching.exclusions,
+        matching.history,
+        matching.as_of,
+    )
+
+
+def _candidates(
+    strata: Sequence[StratumPopulation],
+    objects: Sequence[InspectionObject],
+    named: set[str],
+    items: tuple[str, ...],
+) -> Iterator[teams.Candidate]:
+    for population in strata:
+        if population.k == 0:
+            continue
+        classes: dict[str, teams.Candidate] = {}
+        for index in population.origin:
+            obj = objects[index]
+            if obj.id in named:
+                yield teams.Candidate(obj.id, obj.stratum, obj.area, items)
+            elif (candidate := classes.get(obj.area)) is not None:
+                yield candidate
+            else:
+                yield classes.setdefault(obj.area, teams.Candidate(obj.id, obj.stratum, obj.area, items))
+
+
+def commitment_hash(encoded: bytes) -> bytes:
+    """Return SHA-256("fairdraw-draw/1 commitment" || 0x00 || encoded), ``encoded`` being JCS bytes."""
+    return hashlib.sha256(_COMMITMENT_TAG + encoded).digest()
+
+
+# ---------------------------------------------------------------------------
+# Reading a commitment record (spec §9), for verification.
+
+
+class StratumEntry(NamedTuple):
+    """One stratum of a parsed commitment record."""
+
+    rule: StratumRule
+    size: int
+    k: int
+    leaves: str
+    root: bytes
+    records: str | None
+
+
+class MatchingEntry(NamedTuple):
+    """The matching part of a parsed commitment record: inline values and blob addresses."""
+
+    as_of: datetime.date
+    items: tuple[str, ...]
+    rules: teams.TeamRules
+    inspectors: str
+    exclusions: str
+    history: str
+
+
+class CommitmentRecord(NamedTuple):
+    """A parsed commitment record (spec §9)."""
+
+    draw_id: str
+    department: str
+    disclosure: str
+    embargo: str
+    secret_hash: bytes
+    sources: tuple[model.SourceSlot, ...]
+    strata: tuple[StratumEntry, ...]
+    matching: MatchingEntry | None
+
+
+_COMMITMENT_KEYS = frozenset(
+    ("department", "disclosure", "draw_id", "embargo", "matching", "secret_hash", "sources", "spec", "strata")
+)
+_STRATUM_KEYS = frozenset(
+    ("batch_size", "count", "k", "leaves", "max", "min", "ratio", "records", "root", "rounding", "size")
+) | {"stratum", "take"}
+_MATCHING_KEYS = frozenset(("as_of", "exclusions", "history", "inspectors", "items", "rules"))
+
+
+def parse_commitment(data: bytes) -> CommitmentRecord:
+    """Parse a commitment record strictly: canonical JSON, exactly the members of spec §9, every
+    value valid. Whether sizes, sample sizes and roots agree with the blobs is ``verify_draw``'s job.
+    Raises ValueError naming the member.
+    """
+    if len(data) > MAX_COMMITMENT_SIZE:
+        raise ValueError(f"draw: commitment record is {len(data)} bytes, limit {MAX_COMMITMENT_SIZE}")
+    r = model.record_members(jcs.loads_canonical(data), _COMMITMENT_KEYS, "commitment")
+    if r["spec"] != model.SPEC:
+        raise ValueError(f"draw: commitment.spec: {r['spec']!r}, want {model.SPEC!r}")
+    listed = model.record_list(r["sources"], "commitment.sources")
+    sources = tuple(_parse_source(s, i) for i, s in enumerate(listed))
+    request = DrawRequest(r["draw_id"], r["department"], (), sources, r["embargo"], r["disclosure"])
+    listed = model.record_list(r["strata"], "commitment.strata")
+    strata = tuple(_parse_stratum(e, i, r["disclosure"]) for i, e in enumerate(listed))
+    model.check_request(request._replace(strata=tuple(e.rule for e in strata)))
+    matching = None if r["matching"] is None else _parse_matching(r["matching"])
+    return CommitmentRecord(
+        r["draw_id"], r["department"], r["disclosure"], r["embargo"],
+        parse_hex(r["secret_hash"], "commitment.secret_hash"), sources, strata, matching,
+    )  # fmt: skip
+
+
+def parse_hex(value: object, field: str) -> bytes:
+    """Return the 32 bytes written as 64 lowercase hex digits in ``value``. Raises ValueError."""
+    if not (isinstance(value, str) and _HEX64.fullmatch(value)):
+        raise ValueError(f"draw: {field}: want 64 lowercase hex digits")
+    return bytes.fromhex(value)
+
+
+def _parse_source(value: object, index: int) -> model.SourceSlot:
+    r = model.record_members(value, frozenset(("declaration", "kind", "name")), f"sources[{index}]")
+    if not isinstance(r["declaration"], dict):
+        raise ValueError(f"draw: sources[{index}].declaration: want a JSON object")
+    return model.SourceSlot(r["name"], r["kind"], r["declaration"])
+
+
+def _parse_stratum(value: object, index: int, disclosure: str) -> StratumEntry:
+    field = f"strata[{index}]"
+    r = model.record_members(value, _STRATUM_KEYS, field)
+    rule = StratumRule(
+        r["stratum"], r["take"], r["ratio"], r["count"], r["rounding"], r["min"], r["max"], r["batch_size"]
+    )
+    model.check_rule(rule, field)
+    for member in ("size", "k"):
+        model.check_count(r[member], f"{field}.{member}")
+    parse_hex(r["leaves"], f"{field}.leaves")
+    if (r["records"] is None) != (disclosure == "confidential"):
+        raise ValueError(f"draw: {field}.records: a blob address exactly when disclosure is 'full'")
+    if r["records"] is not None:
+        parse_hex(r["records"], f"{field}.records")
+    root = parse_hex(r["root"], f"{field}.root")
+    return StratumEntry(rule, r["size"], r["k"], r["leaves"], root, r["records"])
+
+
+def _parse_matching(value: object) -> MatchingEntry:
+    r = model.record_members(value, _MATCHING_KEYS, "matching")
+    model.check_date(r["as_of"], "matching.as_of")
+    items = tuple(model.record_list(r["items"], "matching.items"))
+    for member in ("inspectors", "exclusions", "history"):
+        parse_hex(r[member], f"matching.{member}")
+    rules = teams.TeamRules.from_record(r["rules"])
+    entry = MatchingEntry(
+        datetime.date.fromisoformat(r["as_of"]), items, rules, r["inspectors"], r["exclusions"], r["history"]
+    )
+    model.check_matching(model.Matching(items, (), rules, entry.as_of))
+    return entry

@@ -1,0 +1,239 @@
+"""End-to-end verification of a draw (docs/draw-spec.md §15).
+
+``verify_draw`` recomputes a draw from public data — the commitment record, the blobs it names, the
+sources' values, the revealed operator secret and the result record — and compares every byte.
+Any difference raises one exception type, :class:`DrawVerificationError`, whose ``reason`` names
+the first check that failed (spec §15 lists them in order), e.g. ``seed mismatch``. The
+replacement records that follow a result are checked the same way, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
+from draw.engine import commit as commitment_
+from draw.engine import model, select, teams
+from draw.engine import seed as seed_
+from draw.engine.commit import CommitmentRecord, StratumEntry
+from draw.engine.model import Matching
+from ledger import jcs
+
+_V = TypeVar("_V")
+
+
+class DrawVerificationError(Exception):
+    """A draw does not verify. ``reason`` names the first failed check (spec §15)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid draw: {reason}")
+        self.reason = reason
+
+
+class _Public:
+    """The commitment as read back: the record, its hash, each stratum's leaves, the matching inputs."""
+
+    def __init__(self, record: CommitmentRecord, digest: bytes) -> None:
+        self.record = record
+        self.hash = digest
+        self.leaves: list[list[bytes]] = []
+        self.matching: Matching | None = None
+
+
+def verify_draw(
+    commitment: bytes,
+    blobs: Mapping[str, bytes],
+    source_values: Sequence[bytes],
+    operator_secret: bytes,
+    result: bytes,
+    sealed_hash: bytes | None = None,
+    replacements: Sequence[bytes] = (),
+) -> None:
+    """Check a draw end to end; return None or raise DrawVerificationError naming what differs.
+
+    ``blobs`` maps each address the commitment names to its bytes; ``source_values`` are the
+    sources' verified outputs in declared order; ``sealed_hash`` (optional) is the result hash the
+    sealed entry carries; ``replacements`` are the draw's replacement records, in order. Costs
+    about two SHA-256 per object for the leaf lists and roots, one per object for the tickets, the
+    openings of the selected objects, and one ``teams.assign`` (plus one per replacement).
+    """
+    public = _read_commitment(commitment, blobs, operator_secret)
+    if sealed_hash is not None and select.result_hash(result) != sealed_hash:
+        raise DrawVerificationError("sealed hash mismatch")
+    got = _guard("result malformed", select.parse_result, result)
+    if got.commitment != public.hash:
+        raise DrawVerificationError("commitment mismatch")
+    if list(got.source_values) != list(source_values) or len(source_values) != len(public.record.sources):
+        raise DrawVerificationError("source mismatch")
+    if got.seed != _guard("source mismatch", seed_.derive_seed, public.hash, source_values):
+        raise DrawVerificationError("seed mismatch")
+    committed = [(e.rule.stratum, e.size, e.k) for e in public.record.strata]
+    if [(s.stratum, s.size, s.k) for s in got.strata] != committed:
+        raise DrawVerificationError("strata mismatch")
+    salt = commitment_.salter(operator_secret)
+    for selection, entry, leaves in zip(got.strata, public.record.strata, public.leaves, strict=True):
+        _check_selection(got.seed, selection, entry, leaves, salt)
+    _check_teams(got, public.matching)
+    prior: list[select.Replacement] = []
+    for data in replacements:
+        prior.append(_check_replacement(data, public, got, select.result_hash(result), prior, salt))
+
+
+def _check_replacement(
+    data: bytes,
+    public: _Public,
+    got: select.ResultRecord,
+    result_hash: bytes,
+    prior: list[select.Replacement],
+    salt: Callable[[str], bytes],
+) -> select.Replacement:
+    rep = _guard("replacement malformed", select.parse_replacement, data)
+    if rep.result != result_hash:
+        raise DrawVerificationError("replacement result mismatch")
+    selection, leaving = _guard("replaced object not selected", select.active_pick, got, prior, rep.replaced)
+    index = [s.stratum for s in got.strata].index(selection.stratum)
+    if rep.stratum != selection.stratum or rep.sequence != 1 + sum(r.stratum == rep.stratum for r in prior):
+        raise DrawVerificationError("replacement sequence mismatch")
+    position = selection.k + rep.sequence
+    leaves = public.leaves[index]
+    if position > len(leaves):
+        raise DrawVerificationError("replacement mismatch")
+    want = select.lowest_tickets(got.seed, rep.stratum, leaves, position)[-1]
+    pick = rep.pick
+    if (pick.ticket, pick.leaf, pick.position, pick.batch) != (*want, position, leaving.batch):
+        raise DrawVerificationError("replacement mismatch")
+    _check_opening(rep.pick, rep.stratum, salt)
+    _check_replacement_team(rep, got.seed, public.matching)
+    return rep
+
+
+def _check_replacement_team(rep: select.Replacement, seed: bytes, matching: Matching | None) -> None:
+    target = teams.Target(rep.pick.obj.id, rep.pick.obj.area, matching.items, 0) if matching else None
+    seed = select.replacement_team_seed(seed, rep.pick.leaf)
+    _check_assignment(rep.assignment, [target] if target else [], matching, seed)
+
+
+def _read_commitment(commitment: bytes, blobs: Mapping[str, bytes], operator_secret: bytes) -> _Public:
+    """Parse a commitment and check it against its blobs and the revealed secret (spec §15, 1-4).
+
+    Raises DrawVerificationError: commitment malformed, secret mismatch, blob missing, blob
+    mismatch, leaf list malformed, stratum size mismatch, root mismatch, sample size mismatch,
+    records mismatch, matching inputs malformed.
+    """
+    record = _guard("commitment malformed", commitment_.parse_commitment, commitment)
+    public = _Public(record, commitment_.commitment_hash(commitment))
+    if _guard("secret mismatch", commitment_.secret_hash, operator_secret) != record.secret_hash:
+        raise DrawVerificationError("secret mismatch")
+    salt = commitment_.salter(operator_secret)
+    for entry in record.strata:
+        public.leaves.append(_check_stratum(entry, blobs, salt))
+    if record.matching is not None:
+        m = record.matching
+        inspectors = _record_list(blobs, m.inspectors, teams.Inspector.from_record)
+        exclusions = _record_list(blobs, m.exclusions, teams.Exclusion.from_record)
+        history = _record_list(blobs, m.history, teams.PastInspection.from_record)
+        lists = (tuple(exclusions), tuple(history))
+        public.matching = Matching(m.items, tuple(inspectors), m.rules, m.as_of, *lists)
+    return public
+
+
+def _guard(reason: str, f: Callable[..., _V], *args: object) -> _V:
+    # Call a parser or helper; turn its ValueError into the named verification failure.
+    try:
+        return f(*args)
+    except ValueError:
+        raise DrawVerificationError(reason) from None
+
+
+def _blob(blobs: Mapping[str, bytes], address: str) -> bytes:
+    blob = blobs.get(address)
+    if blob is None:
+        raise DrawVerificationError("blob missing")
+    if commitment_.blob_address(blob) != address:
+        raise DrawVerificationError("blob mismatch")
+    return blob
+
+
+def _check_stratum(
+    entry: StratumEntry, blobs: Mapping[str, bytes], salt: Callable[[str], bytes]
+) -> list[bytes]:
+    leaves = _guard("leaf list malformed", commitment_.parse_leaves, _blob(blobs, entry.leaves))
+    if len(leaves) != entry.size:
+        raise DrawVerificationError("stratum size mismatch")
+    if commitment_.stratum_root(leaves) != entry.root:
+        raise DrawVerificationError("root mismatch")
+    if model.sample_size(entry.rule, entry.size) != entry.k:
+        raise DrawVerificationError("sample size mismatch")
+    if entry.records is not None:
+        _check_records(_blob(blobs, entry.records), entry.rule.stratum, leaves, salt)
+    return leaves
+
+
+def _check_records(blob: bytes, stratum: str, leaves: list[bytes], salt: Callable[[str], bytes]) -> None:
+    # Full disclosure: the i-th record, salted as derived from the secret, opens the i-th leaf.
+    records = _guard("records mismatch", jcs.loads_canonical, blob)
+    if not isinstance(records, list) or len(records) != len(leaves):
+        raise DrawVerificationError("records mismatch")
+    for record, leaf in zip(records, leaves, strict=True):
+        obj = _guard("records mismatch", model.parse_object_record, record)
+        encoded = commitment_.encode_object(obj)
+        if obj.stratum != stratum or commitment_.leaf_commitment(salt(obj.id), encoded) != leaf:
+            raise DrawVerificationError("records mismatch")
+
+
+def _record_list(blobs: Mapping[str, bytes], address: str, parse: Callable[[object], _V]) -> list[_V]:
+    return _guard("matching inputs malformed", commitment_.parse_record_list, _blob(blobs, address), parse)
+
+
+def _check_selection(
+    seed: bytes,
+    selection: select.StratumSelection,
+    entry: StratumEntry,
+    leaves: list[bytes],
+    salt: Callable[[str], bytes],
+) -> None:
+    want = select.lowest_tickets(seed, entry.rule.stratum, leaves, entry.k)
+    if [p.leaf for p in selection.picks] != [leaf for _, leaf in want]:
+        raise DrawVerificationError("selection mismatch")
+    if [p.ticket for p in selection.picks] != [t for t, _ in want]:
+        raise DrawVerificationError("ticket mismatch")
+    for position, pick in enumerate(selection.picks, 1):
+        if (pick.position, pick.batch) != (position, select.batch_of(position, entry.rule.batch_size)):
+            raise DrawVerificationError("batch mismatch")
+        _check_opening(pick, entry.rule.stratum, salt)
+
+
+def _check_opening(pick: select.Pick, stratum: str, salt: Callable[[str], bytes]) -> None:
+    if pick.salt != salt(pick.obj.id):
+        raise DrawVerificationError("salt mismatch")
+    leaf = commitment_.leaf_commitment(pick.salt, commitment_.encode_object(pick.obj))
+    if leaf != pick.leaf or pick.obj.stratum != stratum:
+        raise DrawVerificationError("opening mismatch")
+
+
+def _check_teams(got: select.ResultRecord, matching: Matching | None) -> None:
+    targets = select.targets(got.strata, matching.items) if matching else []
+    _check_assignment(got.assignment, targets, matching, select.team_seed(got.seed))
+
+
+def _check_assignment(
+    assignment: teams.Assignment | None, targets: list[teams.Target], matching: Matching | None, seed: bytes
+) -> None:
+    # Matching spec §12 for these targets; no assignment exactly when there are no matching inputs.
+    if matching is None or assignment is None:
+        if (matching is None) != (assignment is None):
+            raise DrawVerificationError("teams mismatch")
+        return
+    try:
+        teams.check_assignment(
+            assignment,
+            targets,
+            matching.inspectors,
+            matching.rules,
+            matching.exclusions,
+            matching.history,
+            seed,
+            matching.as_of,
+        )
+    except (teams.AssignmentError, ValueError):
+        raise DrawVerificationError("teams mismatch") from None
