@@ -8,7 +8,7 @@ The problem is a flow network (spec §6): source → inspector (capacity: the lo
 department node (t, d) of a target t (capacity 1, only when the inspector is eligible for t) → sink
 (capacity ``per_department``), and (t, d) → the free node (t, *) (unbounded) → sink (capacity
 ``free``). Every assignment that satisfies the rules is a flow that saturates every sink edge, and
-the reverse. One pass (spec §8) fills the targets scarcest first, one seat at a time: the least
+the reverse. One pass (spec §8) fills the targets, classes interleaved, one seat at a time: the least
 ``(load, rank)`` direct candidate when there is one, else the first augmenting path of a breadth-first
 search from the seat. Augmenting paths make the pass complete: it fails only when no assignment
 with loads at most C exists. The cap is the least C for which the pass succeeds (spec §7), so the
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import math
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -251,7 +252,7 @@ class _Pass:
             self.lanes_for[target_set] = per_department
 
     def run(self, order: Sequence[int]) -> None:
-        """Fill every seat of every target, scarcest first (spec §8.1). Raises _Stuck."""
+        """Fill every seat of every target, in the order of spec §8.1. Raises _Stuck."""
         p = self.p
         everyone = range(len(p.department_names))
         for t in order:
@@ -482,22 +483,24 @@ def _objects(count: int, p: Problem, area: int, items: int) -> str:
     return f"{count} object{where}{needing} needs" if count == 1 else f"{count} objects{where}{needing} need"
 
 
-def scarcest_first(p: Problem) -> list[int]:
-    """Return the targets in the order a pass fills them (spec §8.1): scarcest first, then batch order.
+def interleaved(p: Problem) -> list[int]:
+    """Return the targets in the order a pass fills them (spec §8.1): the classes interleaved.
 
-    The scarcity of a target is the number of pool inspectors whose items cover its items and, with
-    the area rule, whose area differs from its area; pairs excluded by name are not counted.
-    Cost O(T log T + k·c) for k inspector kinds and c target classes.
+    A target's class is its item set and, with the area rule, its area. The j-th target (from 0, in
+    batch order) of a class of n targets comes at (2j + 1) / (2n), compared exactly; ties in batch
+    order. The fractions are put over one common denominator, so the sort compares integers.
+    Cost O(T log T).
     """
-    kinds = Counter(zip(p.area, p.items, strict=True))
-    scarcity: dict[tuple[int, int], int] = {}
-    for target_class in set(zip(p.target_area, p.target_items, strict=True)):
-        area, items = target_class
-        scarcity[target_class] = sum(
-            n for (a, s), n in kinds.items() if (s, items) in p.covers and not (p.same_area and a == area)
-        )
-    classes = list(zip(p.target_area, p.target_items, strict=True))
-    return sorted(range(len(p.target_ids)), key=lambda t: (scarcity[classes[t]], t))
+    areas = p.target_area if p.same_area else [0] * len(p.target_ids)
+    classes = list(zip(areas, p.target_items, strict=True))
+    sizes, seen = Counter(classes), Counter[tuple[int, int]]()
+    denominator = math.lcm(*(2 * n for n in sizes.values()))
+    keys = []
+    for t, c in enumerate(classes):
+        keys.append(((2 * seen[c] + 1) * (denominator // (2 * sizes[c])), t))
+        seen[c] += 1
+    keys.sort()
+    return [t for _, t in keys]
 
 
 class _Paths:
@@ -526,7 +529,7 @@ class _Search:
         self.p, self.passes = p, 0
         self.ranker = _Ranker(p.seed, p.ids)
         self.paths = _Paths(p)
-        self.order = scarcest_first(p)
+        self.order = interleaved(p)
 
     def run(self, cap: int) -> _Pass | _Stuck:
         """Return the pass at ``cap`` when it fills every seat, else where it got stuck."""

@@ -12,6 +12,7 @@ import calendar
 import hashlib
 from collections import deque
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 SPEC = "fairdraw-draw/1"
@@ -125,26 +126,26 @@ class Matching:
         self.load = {i["id"]: 0 for i in self.pool}
         self.team: list[set[str]] = [set() for _ in self.targets]
         self.free = {(t, d): 0 for t in range(len(self.targets)) for d in range(len(self.departments))}
-        for t in self.scarcest_first():
+        for t in self.interleaved():
             seats = [d for d in range(len(self.departments)) for _ in range(self.P)] + [None] * self.F
             for d in seats:
                 if not self.direct(t, d) and not self.search(t, d):
                     return None
         return self.team
 
-    def scarcest_first(self) -> list[int]:
-        """§8.1: targets by the number of pool inspectors with covering items (and another area)."""
+    def interleaved(self) -> list[int]:
+        """§8.1: the j-th target of a class of n comes at (2j+1)/(2n); ties in batch order."""
 
-        def scarcity(t: int) -> int:
+        def cls(t: int) -> tuple[Any, ...]:
             target = self.targets[t]
-            return sum(
-                1
-                for i in self.pool
-                if set(target["items"]) <= set(i["items"])
-                and not (self.rules["exclude_same_area"] and i["area"] == target["area"])
-            )
+            area = target["area"] if self.rules["exclude_same_area"] else None
+            return area, tuple(target["items"])
 
-        return sorted(range(len(self.targets)), key=lambda t: (scarcity(t), t))
+        keys = []
+        for t in range(len(self.targets)):
+            same = [u for u in range(len(self.targets)) if cls(u) == cls(t)]
+            keys.append((Fraction(2 * same.index(t) + 1, 2 * len(same)), t))
+        return [t for _, t in sorted(keys)]
 
     def direct(self, t: int, d: int | None) -> bool:
         """§8.2."""
