@@ -7,6 +7,7 @@ routes, entry types and CLI commands; they are put together here, once.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import sys
@@ -22,15 +23,18 @@ import draw.service
 import keys
 import ledger.web
 from draw.service import _cli as service_cli
+from draw.service import demo
+from draw.service import worker as draw_worker
 from draw.service.db import migrate as migrate_service
 from draw.service.observability import logging_config
 from keys import KeyFileError
 from keys import _cli as keys_cli
 from ledger import _cli as ledger_cli
+from ledger import store
 from ledger.audit import quick_audit
 from ledger.entries import LEDGER_TYPES, Registry
 from ledger.errors import LedgerError
-from ledger.log import Ledger
+from ledger.log import Ledger, now_ms
 
 ENTRY_TYPES = [*LEDGER_TYPES, *draw.service.ENTRY_TYPES]
 EXPECTED_ERRORS = (ValueError, LookupError, LedgerError, KeyFileError, OSError)
@@ -66,7 +70,13 @@ def create_app(log: Ledger, service: draw.service.Service | None = None) -> Star
 def app_from_env() -> Starlette:
     """Return the application over the ledger the environment names (uvicorn factory for --workers)."""
     log = ledger_cli.open_ledger(argparse.Namespace(db=None), registry(), os.environ)
-    return create_app(log, draw.service.Service(log, owns_ledger=True))
+    return _with_worker(create_app(log, draw.service.Service(log, owns_ledger=True)))
+
+
+def _with_worker(app: Starlette) -> Starlette:
+    """Turn on the draw worker as the environment configures it (``draw.service.worker``)."""
+    app.state.draw_worker = draw_worker.settings_from_env(os.environ)
+    return app
 
 
 def _open(args: argparse.Namespace, env: Mapping[str, str]) -> Ledger:
@@ -106,7 +116,8 @@ def _serve(log: Ledger, host: str, port: int, workers: int = 1) -> int:
     quick_audit(log.engine)
     config = logging_config()
     if workers == 1:
-        uvicorn.run(create_app(log), host=host, port=port, log_config=config, access_log=False)
+        app = _with_worker(create_app(log))
+        uvicorn.run(app, host=host, port=port, log_config=config, access_log=False)
     else:  # each worker process builds its own application (and ledger) from the environment
         uvicorn.run("fairdraw:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_config=config, access_log=False)
@@ -140,15 +151,37 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if not key_path.exists():
         keys.write_key_file(key_path, keys.generate("fairdraw.demo/log"), keys.passphrase_from_env(env))
     args.db = None
+    _build_demo(args, env, home)
     log = ledger_cli.open_ledger(args, registry(), env)
     try:
-        log.init("fairdraw.demo/log")
-        if log.size() == 1:
-            log.append_many([("note", {"text": f"演示账本 demo ledger entry {i}"}) for i in range(1, 21)])
         print(f"demo ledger in {home}: {log.size()} entries", flush=True)
         return _serve(log, args.host, args.port) if args.serve else 0
     finally:
         log.close()
+
+
+def _build_demo(args: argparse.Namespace, env: Mapping[str, str], home: Path) -> None:
+    """Build the demo world (``draw.service.demo``) on the ledger in ``home`` unless it is there."""
+    now = now_ms()
+    clock = demo.DemoClock(now)
+    key = keys.load_signing_key(env, home, None)
+    log = Ledger(store.create_engine(ledger_cli.database_url(env, None)), key, registry(), clock=clock)
+    service = draw.service.Service(log, clock=clock, config=draw.service.Config(max_body_bytes=64 << 20))
+    try:
+        clock.now = demo.START_MS  # a fresh demo ledger starts in 2024 (draw.service.demo)
+        log.init("fairdraw.demo/log")
+        summary = demo.build_world(create_app(log, service), service, clock, now_ms=now,
+                                   entities=args.entities, draws=args.draws, randbytes=os.urandom)
+    finally:
+        log.close()
+    if summary.built:
+        tokens = home / "demo-tokens.json"
+        fd = os.open(tokens, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(summary.tokens, out, indent=2)
+        states = ", ".join(f"{state} {len(ids)}" for state, ids in sorted(summary.draws.items()))
+        print(f"demo world: {summary.entities} entities, {summary.inspectors} inspectors, draws: {states}, "
+              f"{summary.disclosures} disclosures; department tokens in {tokens}", flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--serve", action="store_true", help="serve the demo after building it")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--entities", type=int, default=50_000, help="market entities (default 50,000)")
+    demo.add_argument("--draws", type=int, default=40, help="draws (default 40)")
     demo.set_defaults(handler=_cmd_demo)
     return parser
 

@@ -40,15 +40,31 @@ BODY = {"text": "抽查 benchmark entry " + "x" * 160}
 WINDOW = 64
 
 
+_CREATED: list[str] = []
+
+
+def _admin() -> sa.Engine:
+    url = os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1/test")
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+
 def _fresh_url(backend: str, workdir: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{workdir / f'bench-{time.time_ns()}.sqlite'}"
-    admin = sa.create_engine(os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1/test"),
-                             isolation_level="AUTOCOMMIT")
+    admin = _admin()
     name = f"fairdraw_bench_{time.time_ns()}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    _CREATED.append(name)
     return str(admin.url.set(database=name).render_as_string(hide_password=False))
+
+
+def _drop_created() -> None:
+    """Drop the scratch PostgreSQL databases this run created."""
+    if _CREATED:
+        with _admin().connect() as conn:
+            for name in _CREATED:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _open(url: str) -> Ledger:
@@ -147,6 +163,14 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--proof-size", type=int, default=1_000_000)
     args = parser.parse_args()
+    try:
+        run(args)
+    finally:
+        _drop_created()
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run every configured backend and print the table."""
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             url = _fresh_url(backend, Path(tmp))

@@ -28,27 +28,49 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from draw.service import departments, openapi, ops
+from draw.service import departments, disclosures, draws, items, openapi, ops, plans, rosters, tasks, worker
 from draw.service.auth import authenticated_code
 from draw.service.core import Config, Service
 from draw.service.http import API_PREFIX, EXCEPTION_HANDLERS
 from draw.service.observability import ObservabilityMiddleware
 
-routes = [*departments.routes, *openapi.routes]
+routes = [
+    *departments.routes,
+    *rosters.routes,
+    *items.routes,
+    *plans.routes,
+    *tasks.routes,
+    *draws.routes,
+    *disclosures.routes,
+    *openapi.routes,
+]
 ops_routes = list(ops.routes)
 middleware = [Middleware(ObservabilityMiddleware, department_of=authenticated_code)]
 exception_handlers: dict[Any, Any] = dict(EXCEPTION_HANDLERS)
-ENTRY_TYPES = list(departments.ENTRY_TYPES)
+ENTRY_TYPES = [
+    *departments.ENTRY_TYPES,
+    *rosters.ENTRY_TYPES,
+    *items.ENTRY_TYPES,
+    *plans.ENTRY_TYPES,
+    *tasks.ENTRY_TYPES,
+    *draws.ENTRY_TYPES,
+    *disclosures.ENTRY_TYPES,
+]
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Run ``app.state.service.start()`` (migrations, quick audit) in a worker thread; close on exit."""
+    """Run ``app.state.service.start()`` (migrations, quick audit) in a worker thread, provide the draws
+    to disclosures, start the draw worker if ``app.state.draw_worker`` asks for it; close on exit."""
     service: Service = app.state.service
     await anyio.to_thread.run_sync(service.start)
+    app.state.disclosure_targets = draws.DISCLOSURE_TARGETS
+    running = await anyio.to_thread.run_sync(worker.start, app)
     try:
         yield
     finally:
+        if running is not None:
+            await anyio.to_thread.run_sync(running.stop)
         await anyio.to_thread.run_sync(service.close)
 
 

@@ -48,11 +48,14 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "invalid-signature": (403, "Invalid request signature"),
     "not-found": (404, "Not found"),
     "idempotency-key-outstanding": (409, "A request is outstanding for this Idempotency-Key"),
+    "conflict": (409, "Conflict"),
     "content-too-large": (413, "Content too large"),
     "unsupported-media-type": (415, "Unsupported media type"),
     "invalid-field": (422, "Invalid field"),
+    "invalid-roster": (422, "Invalid roster"),
     "idempotency-key-reused": (422, "Idempotency-Key is already used"),
     "internal-error": (500, "Internal server error"),
+    "calendar-data-missing": (503, "Working-day calendar data is missing"),
 }
 
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,512}")
