@@ -45,7 +45,15 @@ from draw.service.auth import (
 )
 from draw.service.core import Service, service_of
 from draw.service.http import ProblemError, page, page_query
-from draw.service.routing import Operation, Parameter, Submission, api_get, api_post, created
+from draw.service.routing import (
+    CODE_PARAMETER,
+    PAGING,
+    Operation,
+    Submission,
+    api_get,
+    api_post,
+    created,
+)
 from ledger.entries import EntryType
 
 MAX_NOTE_TEXT = 4000
@@ -278,22 +286,8 @@ def receipt_json(service: Service, index: int, leaf_hash: bytes) -> dict[str, An
     }
 
 
-_CODE = Parameter(
-    "code",
-    "path",
-    {"type": "string", "pattern": f"^{CODE_PATTERN.pattern}$"},
-    "department code",
-    required=True,
-)
-_PAGING = (
-    Parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, "page size (default 50)"),
-    Parameter(
-        "cursor",
-        "query",
-        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,512}$"},
-        "opaque cursor from next_cursor",
-    ),
-)
+_CODE = CODE_PARAMETER
+_PAGING = PAGING
 
 routes = [
     api_get(

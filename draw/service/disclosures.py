@@ -82,7 +82,16 @@ from draw.service.result_codes import (
     check_outcome,
     load_code_book,
 )
-from draw.service.routing import Operation, Parameter, Submission, api_get, api_post, created
+from draw.service.routing import (
+    CODE_PARAMETER,
+    PAGING,
+    Operation,
+    Parameter,
+    Submission,
+    api_get,
+    api_post,
+    created,
+)
 from draw.service.signature import content_digest
 from ledger import blobs, jcs
 from ledger.entries import EntryType, decode_entry
@@ -839,22 +848,8 @@ _OBJECT = Parameter(
     "the drawn object's id (docs/draw-spec.md §3: a USCC, a 注册号 or kind:local), percent-encoded",
     True,
 )
-_CODE = Parameter(
-    "code",
-    "path",
-    {"type": "string", "pattern": f"^{CODE_PATTERN.pattern}$"},
-    "department code",
-    required=True,
-)
-_PAGING = (
-    Parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, "page size (default 50)"),
-    Parameter(
-        "cursor",
-        "query",
-        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,512}$"},
-        "opaque cursor from next_cursor",
-    ),
-)
+_CODE = CODE_PARAMETER
+_PAGING = PAGING
 _POST_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 
 

@@ -60,8 +60,17 @@ from draw.service.draws_models import (
 )
 from draw.service.draws_store import DrawLog
 from draw.service.http import ProblemError, page, page_query
-from draw.service.publishing import CODE_PARAMETER, PAGING, check_entry, text, with_request
-from draw.service.routing import Operation, Parameter, Submission, api_get, api_post, created
+from draw.service.publishing import check_entry, text, with_request
+from draw.service.routing import (
+    CODE_PARAMETER,
+    PAGING,
+    Operation,
+    Parameter,
+    Submission,
+    api_get,
+    api_post,
+    created,
+)
 from ledger.log import Receipt
 
 SECRET_SIZE = 32

@@ -38,7 +38,7 @@ from draw.service.core import Service, service_of
 from draw.service.departments import LedgerReceipt
 from draw.service.http import ProblemError, page, page_query
 from draw.service.publishing import ApiModel
-from draw.service.routing import Operation, Submission, api_get, api_post, created
+from draw.service.routing import CODE_PARAMETER, PAGING, Operation, Submission, api_get, api_post, created
 from ledger import blobs, jcs
 from ledger.entries import EntryType
 
@@ -420,7 +420,7 @@ routes = [
             ItemListCreated,
             status=201,
             request_model=ItemListIn,
-            parameters=(publishing.CODE_PARAMETER,),
+            parameters=(CODE_PARAMETER,),
             errors=publishing.POST_ERRORS,
         ),
     ),
@@ -433,7 +433,7 @@ routes = [
             "any department may read them.",
             ("items",),
             ItemListPage,
-            parameters=(publishing.CODE_PARAMETER, *publishing.PAGING),
+            parameters=(CODE_PARAMETER, *PAGING),
             errors=(400, 401),
         ),
     ),
@@ -445,7 +445,7 @@ routes = [
             "An item list with its items, by the ledger index of its entry.",
             ("items",),
             ItemListOut,
-            parameters=(publishing.CODE_PARAMETER, publishing.INDEX_PARAMETER),
+            parameters=(CODE_PARAMETER, publishing.INDEX_PARAMETER),
             errors=(401, 404),
         ),
     ),

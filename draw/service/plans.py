@@ -33,7 +33,7 @@ from draw.service.departments import LedgerReceipt
 from draw.service.http import ProblemError, page, page_query
 from draw.service.items import ItemRefIn, check_item_refs, item_refs
 from draw.service.publishing import ApiModel
-from draw.service.routing import Operation, Submission, api_get, api_post, created
+from draw.service.routing import CODE_PARAMETER, PAGING, Operation, Submission, api_get, api_post, created
 from ledger import jcs
 from ledger.entries import EntryType
 
@@ -332,7 +332,7 @@ routes = [
             PlanCreated,
             status=201,
             request_model=PlanIn,
-            parameters=(publishing.CODE_PARAMETER,),
+            parameters=(CODE_PARAMETER,),
             errors=publishing.POST_ERRORS,
         ),
     ),
@@ -344,7 +344,7 @@ routes = [
             "The department's published plans, oldest first. Any department may read them.",
             ("plans",),
             PlanPage,
-            parameters=(publishing.CODE_PARAMETER, *publishing.PAGING),
+            parameters=(CODE_PARAMETER, *PAGING),
             errors=(400, 401),
         ),
     ),
@@ -356,7 +356,7 @@ routes = [
             "A published plan by the ledger index of its entry.",
             ("plans",),
             PlanOut,
-            parameters=(publishing.CODE_PARAMETER, publishing.INDEX_PARAMETER),
+            parameters=(CODE_PARAMETER, publishing.INDEX_PARAMETER),
             errors=(401, 404),
         ),
     ),

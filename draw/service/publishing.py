@@ -250,27 +250,11 @@ def entry_texts(value: Any, field: str, max_len: int) -> None:
 
 # -- documentation of parameters ------------------------------------------------------------------
 
-CODE_PARAMETER = Parameter(
-    "code",
-    "path",
-    {"type": "string", "pattern": f"^{CODE_PATTERN.pattern}$"},
-    "department code",
-    required=True,
-)
 INDEX_PARAMETER = Parameter(
     "index",
     "path",
     {"type": "integer", "minimum": 0},
     "ledger index of the entry that published it",
     required=True,
-)
-PAGING = (
-    Parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, "page size (default 50)"),
-    Parameter(
-        "cursor",
-        "query",
-        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,512}$"},
-        "opaque cursor from next_cursor",
-    ),
 )
 POST_ERRORS = (400, 401, 403, 409, 413, 415, 422)

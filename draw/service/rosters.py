@@ -52,7 +52,7 @@ from draw.service.roster_records import (
     parse_inspectors,
     parse_objects,
 )
-from draw.service.routing import Operation, Submission, api_get, api_post, created
+from draw.service.routing import CODE_PARAMETER, PAGING, Operation, Submission, api_get, api_post, created
 from ledger import blobs, jcs
 from ledger.entries import EntryType
 
@@ -412,7 +412,7 @@ def list_roster_records(request: Request) -> Response:
 
 
 _INDEX = publishing.INDEX_PARAMETER
-_CODE = publishing.CODE_PARAMETER
+_CODE = CODE_PARAMETER
 _FIELDS = ", ".join(
     f"{kind}: " + "; ".join(f"{name} ({' / '.join(names[:3])})" for name, names in table.items())
     for kind, table in (("objects", OBJECT_COLUMNS), ("inspectors", INSPECTOR_COLUMNS))
@@ -444,7 +444,7 @@ routes = [
             "The department's roster snapshots, oldest first. For the department itself or role oversee.",
             ("rosters",),
             RosterPage,
-            parameters=(_CODE, *publishing.PAGING),
+            parameters=(_CODE, *PAGING),
             errors=(400, 401, 403),
         ),
     ),
@@ -469,7 +469,7 @@ routes = [
             "shown to the owning department only; others see null.",
             ("rosters",),
             RosterRecordPage,
-            parameters=(_CODE, _INDEX, *publishing.PAGING),
+            parameters=(_CODE, _INDEX, *PAGING),
             errors=(400, 401, 403, 404),
         ),
     ),

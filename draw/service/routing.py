@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from draw.service import idempotency
-from draw.service.auth import Department, require_department, require_role
+from draw.service.auth import CODE_PATTERN, Department, require_department, require_role
 from draw.service.core import Service, service_of
 from draw.service.http import ProblemError, parse_json, read_body, require_json_content_type, validate
 from draw.service.signature import HEADER as SIGNATURE_HEADER
@@ -102,6 +102,27 @@ class ApiRoute(Route):
         self.method = method
         self.operation = operation
         self.handler = handler  # the POST handler behind the pipeline, None for GET
+
+
+CODE_PARAMETER = Parameter(
+    "code",
+    "path",
+    {"type": "string", "pattern": f"^{CODE_PATTERN.pattern}$"},
+    "department code",
+    required=True,
+)
+"""The ``{code}`` path parameter of department-scoped endpoints."""
+
+PAGING = (
+    Parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, "page size (default 50)"),
+    Parameter(
+        "cursor",
+        "query",
+        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,512}$"},
+        "opaque cursor from next_cursor",
+    ),
+)
+"""The ``limit`` and ``cursor`` query parameters of every paged list."""
 
 
 def api_get(path: str, handler: Callable[[Request], Response], operation: Operation) -> ApiRoute:

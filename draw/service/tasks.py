@@ -40,7 +40,7 @@ from draw.service.items import ItemRefIn, check_item_ref, check_item_refs, item_
 from draw.service.plans import REF_PATTERN, TASK_TYPES, ItemRefOut, load_plan
 from draw.service.publishing import ApiModel
 from draw.service.rosters import load_snapshot
-from draw.service.routing import Operation, Submission, api_get, api_post, created
+from draw.service.routing import CODE_PARAMETER, PAGING, Operation, Submission, api_get, api_post, created
 from ledger import jcs
 from ledger.entries import EntryType
 
@@ -448,7 +448,7 @@ routes = [
             TaskCreated,
             status=201,
             request_model=TaskIn,
-            parameters=(publishing.CODE_PARAMETER,),
+            parameters=(CODE_PARAMETER,),
             errors=publishing.POST_ERRORS,
         ),
     ),
@@ -461,7 +461,7 @@ routes = [
             "itself or role oversee.",
             ("tasks",),
             TaskPage,
-            parameters=(publishing.CODE_PARAMETER, *publishing.PAGING),
+            parameters=(CODE_PARAMETER, *PAGING),
             errors=(400, 401, 403),
         ),
     ),
@@ -474,7 +474,7 @@ routes = [
             "department.",
             ("tasks",),
             TaskOut,
-            parameters=(publishing.CODE_PARAMETER, publishing.INDEX_PARAMETER),
+            parameters=(CODE_PARAMETER, publishing.INDEX_PARAMETER),
             errors=(401, 403, 404),
         ),
     ),
@@ -489,7 +489,7 @@ routes = [
             PoolCreated,
             status=201,
             request_model=TaskPoolIn,
-            parameters=(publishing.CODE_PARAMETER, publishing.INDEX_PARAMETER),
+            parameters=(CODE_PARAMETER, publishing.INDEX_PARAMETER),
             errors=(*publishing.POST_ERRORS, 404),
         ),
     ),
