@@ -7,9 +7,9 @@ import pytest
 
 import keys
 from keys import check_rotation, new_verifier, open_note, parse_private_key, read_key_file
+from tests.vector_keys import PETER_SKEY
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "keys.md").read_text(encoding="utf-8")
-PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 TESSERA_VKEY = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx"
 

@@ -23,10 +23,10 @@ from keys import (
     read_key_file,
     write_key_file,
 )
+from tests.vector_keys import PETER_SKEY
 
 CHEAP = KdfParams(memory_kib=8, iterations=1, lanes=1)
 PASSPHRASE = "正确的马 battery staple".encode()
-PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 KEY = parse_private_key(PETER_SKEY)
 
 

@@ -23,6 +23,7 @@ from keys import (
     sign_rotation,
 )
 from keys.cosignature import cosigner_verifier_key
+from tests.vector_keys import PETER_SKEY
 
 ORIGIN = "fairdraw.example/log"
 OLD = generate(ORIGIN, randbytes=lambda n: bytes([1]) * n)
@@ -57,7 +58,7 @@ def test_parse_and_format_are_inverse() -> None:
 
 
 def test_rotation_between_published_test_keys() -> None:
-    old = parse_private_key("PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz")
+    old = parse_private_key(PETER_SKEY)
     statement = sign_rotation("go.sum database tree", old, NEW)
     assert check_rotation(
         statement, "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"

@@ -18,6 +18,7 @@ from draw.service import Service
 from draw.service.observability import BUCKETS, JsonFormatter, Metrics, logging_config, redact
 from ledger import store
 from tests.service_helpers import World, open_world, post
+from tests.vector_keys import PETER_SKEY
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ def test_access_log_is_json_lines_without_secrets(world: World) -> None:
 
 
 def test_redaction_patterns() -> None:
-    key = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
+    key = PETER_SKEY
     assert redact(f"a fdt_{'x' * 43} b") == "a [REDACTED] b"
     assert redact("Authorization: Bearer abc.def") == "Authorization: [REDACTED]"
     assert redact(f"key {key} end") == "key [REDACTED] end"
