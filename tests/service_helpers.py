@@ -31,7 +31,7 @@ from draw.service.sfstring import parse_sf_string
 from draw.service.signature import HEADER as SIGNATURE_HEADER
 from draw.service.signature import SignedFields, sign_request
 from ledger import jcs, store
-from ledger.log import Ledger
+from ledger.log import Ledger, now_ms
 from tests.conftest import fixed_randbytes
 from tests.ledger_helpers import ORIGIN, log_key
 
@@ -86,11 +86,16 @@ def open_world(
     url: str,
     departments: tuple[tuple[str, str, tuple[str, ...], bool], ...] = DEPARTMENTS,
     config: Config | None = None,
+    start_ms: int | None = None,
 ) -> Iterator[World]:
-    """Serve a fresh ledger on ``url`` and register ``departments`` (code, name, roles, has key)."""
-    log = Ledger(store.create_engine(url), log_key(), fairdraw.registry())
+    """Serve a fresh ledger on ``url`` and register ``departments`` (code, name, roles, has key).
+
+    With ``start_ms`` the ledger, too, runs on the world's FakeClock, starting there.
+    """
+    clock = FakeClock() if start_ms is None else FakeClock(start_ms)
+    ledger_clock = now_ms if start_ms is None else clock
+    log = Ledger(store.create_engine(url), log_key(), fairdraw.registry(), clock=ledger_clock)
     log.init(ORIGIN)
-    clock = FakeClock()
     service = Service(log, clock=clock, config=config, randbytes=fixed_randbytes(99))
     try:
         with TestClient(fairdraw.create_app(log, service)) as client:

@@ -17,21 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from starlette.testclient import TestClient
-
-import fairdraw
 import keys
 from draw import engine
 from draw.engine import ceremony, drand, lottery
 from draw.engine import commit as engine_commit
-from draw.service import Service
-from draw.service.departments import register_department
-from ledger import checkpoint, jcs, store, tree
+from ledger import checkpoint, jcs, tree
 from ledger.entries import decode_entry
-from ledger.log import Ledger
-from tests.conftest import fixed_randbytes
-from tests.ledger_helpers import ORIGIN, log_key
-from tests.service_helpers import DEPARTMENTS, FakeClock, World, department_key
+from tests.service_helpers import World, open_world
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 DRAW_VECTOR = json.loads((VECTORS / "draw" / "basic" / "happy-path.json").read_text(encoding="utf-8"))
@@ -53,22 +45,8 @@ def drand_round(chain: str, number: int) -> dict[str, Any]:
 def open_draw_world(url: str, start_ms: int = WORLD_START_MS) -> Iterator[World]:
     """Serve a fresh ledger whose clock is the world's FakeClock, with the standard departments
     (HZ submit, NB submit and signing, ZJ oversee)."""
-    clock = FakeClock(start_ms)
-    log = Ledger(store.create_engine(url), log_key(), fairdraw.registry(), clock=clock)
-    log.init(ORIGIN)
-    service = Service(log, clock=clock, randbytes=fixed_randbytes(99))
-    try:
-        with TestClient(fairdraw.create_app(log, service)) as client:
-            world = World(log, service, client, clock)
-            for code, name, roles, has_key in DEPARTMENTS:
-                key = department_key(code) if has_key else None
-                _, token = register_department(service, code, name, key.verifier_key if key else None, roles)
-                world.tokens[code] = token
-                if key is not None:
-                    world.signing_keys[code] = key
-            yield world
-    finally:
-        log.close()
+    with open_world(url, start_ms=start_ms) as world:
+        yield world
 
 
 def draw_body(ref: str = "2026-7", **changes: Any) -> dict[str, Any]:
