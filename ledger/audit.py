@@ -98,7 +98,7 @@ def audit(engine: Engine) -> AuditSummary:
 
     Raises AuditError naming the first bad entry index; LedgerError if the ledger is not initialized.
     """
-    with engine.connect() as conn:
+    with store.reading(engine) as conn:
         head = store.read_head(conn)
         if head is None:
             raise LedgerError("ledger: not initialized (run: fairdraw ledger init)")
@@ -170,7 +170,7 @@ def quick_audit(engine: Engine) -> int:
 
     O(log n) reads. Raises AuditError on a mismatch, LedgerError if the ledger is not initialized.
     """
-    with engine.connect() as conn:
+    with store.reading(engine) as conn:
         head = store.read_head(conn)
         found = store.read_checkpoint(conn)
         if head is None or found is None:

@@ -28,7 +28,7 @@ def export_tiles(ledger: Ledger, directory: Path) -> int:
     Cost: every entry and stored hash is read about once, plus the partial tiles of each checkpoint.
     """
     written = 0
-    with ledger.engine.connect() as conn:
+    with store.reading(ledger.engine) as conn:
         sizes = store.checkpoint_sizes(conn)
         previous = 0
         for size in sizes:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from keys import SigningKey, check_rotation, sign_note, sign_rotation
 from ledger import checkpoint, jcs, receipt, store, tiles, tree
+from ledger.cache import Cache
 from ledger.entries import LEDGER_TYPES, ZERO_HASH, Registry, encode_entry
 from ledger.errors import LedgerError
 
@@ -64,7 +65,8 @@ class Ledger:
     ``registry`` is the composed set of entry types (the ledger's own are always included).
     ``clock`` returns milliseconds since the epoch; entry times never go backwards. A batch takes
     what has arrived within ``linger`` seconds of its first entry (at most ``max_batch`` entries):
-    a short wait that buys large batches, hence few commits, under load.
+    a short wait that buys large batches, hence few commits, under load. Published tiles, which
+    never change, are kept in memory up to ``tile_cache_bytes``.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class Ledger:
         clock: Callable[[], int] = now_ms,
         max_batch: int = 4096,
         linger: float = 0.002,
+        tile_cache_bytes: int = 64 << 20,
     ) -> None:
         self.engine = engine
         self.registry = registry if registry is not None else Registry(LEDGER_TYPES)
@@ -86,6 +89,7 @@ class Ledger:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._tiles: Cache[str, bytes] = Cache(tile_cache_bytes, cost=len)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -246,30 +250,33 @@ class Ledger:
     # -- reading -----------------------------------------------------------------------------
 
     def size(self) -> int:
-        """Return the size of the newest signed checkpoint (0 before init)."""
-        with self.engine.connect() as conn:
-            found = store.read_checkpoint(conn)
+        """Return the size of the newest signed checkpoint (0 before init). One query."""
+        found = store.newest_checkpoint(self.engine)
         return 0 if found is None else found[0]
 
     def origin(self) -> str:
         """Return the log's origin line. Raises LedgerError before init."""
-        with self.engine.connect() as conn:
+        with store.reading(self.engine) as conn:
             head = store.read_head(conn)
         if head is None:
             raise LedgerError("ledger: not initialized (run: fairdraw ledger init)")
         return str(head.origin)
 
     def checkpoint(self, size: int | None = None) -> bytes:
-        """Return the signed checkpoint of ``size`` (the newest by default). Raises LookupError if none."""
-        with self.engine.connect() as conn:
-            found = store.read_checkpoint(conn, size)
+        """Return the signed checkpoint of ``size`` (the newest by default). One query. Raises
+        LookupError if there is none."""
+        if size is None:
+            found = store.newest_checkpoint(self.engine)
+        else:
+            with store.reading(self.engine) as conn:
+                found = store.read_checkpoint(conn, size)
         if found is None:
             raise LookupError("ledger: no signed checkpoint" + ("" if size is None else f" of size {size}"))
         return found[1]
 
     def entry(self, index: int) -> bytes:
         """Return the canonical bytes of entry ``index``. Raises LookupError if it does not exist."""
-        with self.engine.connect() as conn:
+        with store.reading(self.engine) as conn:
             data = store.read_entry(conn, index)
         if data is None:
             raise LookupError(f"ledger: no entry {index}")
@@ -290,7 +297,7 @@ class Ledger:
         tree_size = _note_size(note)
         if not 0 <= index < tree_size:
             raise ValueError(f"ledger: index {index} out of range for tree size {tree_size}")
-        with self.engine.connect() as conn:
+        with store.reading(self.engine) as conn:
             proof = tree.prove_inclusion(tree_size, index, store.SqlHashReader(conn))
         return proof, note
 
@@ -307,21 +314,27 @@ class Ledger:
         newest = self.size()
         if not 0 < old_size <= new_size <= newest:
             raise ValueError(f"ledger: need 0 < old {old_size} <= new {new_size} <= size {newest}")
-        with self.engine.connect() as conn:
+        with store.reading(self.engine) as conn:
             return tree.prove_consistency(old_size, new_size, store.SqlHashReader(conn))
 
     def read_tile(self, path: str) -> bytes:
         """Return the bytes at C2SP tlog-tiles ``path``: a hash tile or an entry bundle.
 
-        A tile exists once the newest signed checkpoint covers all of it; its bytes never change.
-        Raises FormatError (a ValueError) for a malformed path, LookupError for a tile not published.
+        A tile exists once the newest signed checkpoint covers all of it; its bytes never change, so
+        the ledger keeps the most recently read ones in memory (``tile_cache_bytes``): a kept tile
+        costs no query, another one query. Raises FormatError (a ValueError) for a malformed path,
+        LookupError for a tile not published.
         """
         tile = tiles.parse_tile_path(path)
-        size = self.size()
-        if not _is_published(tile, size):
-            raise LookupError(f"ledger: {path} is not published at tree size {size}")
-        with self.engine.connect() as conn:
-            return read_tile(conn, tile)
+        cached = self._tiles.get(path)
+        if cached is not None:
+            return cached
+        with store.reading(self.engine) as conn:
+            found = store.read_checkpoint(conn)
+            size = 0 if found is None else found[0]
+            if not _is_published(tile, size):
+                raise LookupError(f"ledger: {path} is not published at tree size {size}")
+            return self._tiles.put(path, read_tile(conn, tile))
 
 
 def read_tile(conn: Connection, tile: tiles.Tile) -> bytes:

@@ -15,6 +15,7 @@ TRUNCATE on PostgreSQL). Writers serialize on the head row: ``BEGIN IMMEDIATE`` 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -81,15 +82,23 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+_READ_ONLY = "fairdraw_read_only"
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reader's deferred BEGIN reads one WAL snapshot and neither takes nor waits for the write lock;
+    # a writer's BEGIN IMMEDIATE takes the lock first, so its later writes never fail to upgrade.
+    # Issued on the driver's connection: a statement through ``conn`` would cost a second execution.
+    statement = "BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE"
+    conn.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
 
 
 def create_engine(url: str) -> Engine:
     """Return an engine for ``url`` set up for the ledger.
 
     SQLite gets WAL, ``synchronous=FULL`` (an acknowledged commit survives power loss) and ``BEGIN
-    IMMEDIATE`` transactions, so concurrent writers queue instead of failing. Raises ValueError for a
+    IMMEDIATE`` transactions, so concurrent writers queue instead of failing; connections from
+    :func:`reading` get deferred ones. Raises ValueError for a
     URL that is neither SQLite nor PostgreSQL.
     """
     sa_url = sa.make_url(url)
@@ -103,6 +112,76 @@ def create_engine(url: str) -> Engine:
             sa_url = sa_url.set(drivername="postgresql+psycopg")
         return sa.create_engine(sa_url, pool_size=8, max_overflow=8)
     raise ValueError(f"ledger: unsupported database URL scheme {sa_url.drivername!r}")
+
+
+def reading(engine: Engine) -> Connection:
+    """Return a new connection for reading only; use it as a context manager (``with reading(e) as c``).
+
+    On SQLite its transaction is deferred: it reads one consistent WAL snapshot, runs beside the one
+    writer and never waits for it. Every connection from ``engine.connect()`` or ``engine.begin()``
+    is a writer's. Writing through a reading connection is a bug (on SQLite it may fail with
+    ``database is locked``); it is rolled back on close in any case.
+    """
+    return engine.connect().execution_options(**{_READ_ONLY: True})
+
+
+class RawSelect:
+    """One SELECT, compiled once per dialect and run straight on a pooled DBAPI connection.
+
+    For the few reads a public endpoint makes on every request (the newest checkpoint, a draw's
+    status): it skips SQLAlchemy's Connection and Result layers, most of a small query's cost.
+    The statement runs alone, as one implicit transaction (its own snapshot); it must not use
+    expanding parameters (``in_``). Rows come back as named tuples with the statement's column
+    keys; values are the driver's, but for Boolean columns (integers on SQLite), which become bool.
+    Raises sqlalchemy's DBAPIError wrapping the driver's error, as a Connection would.
+    """
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        self._statement = statement
+        columns = statement.selected_columns
+        self._row: Any = collections.namedtuple("Row", list(columns.keys()))  # type: ignore[misc]
+        self._booleans = [i for i, c in enumerate(columns) if isinstance(c.type, sa.Boolean)]
+        self._compiled: dict[str, Any] = {}
+
+    def all(self, engine: Engine, **params: Any) -> list[Any]:
+        """Return every row the statement selects with bind ``params``."""
+        dialect = engine.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled.setdefault(dialect.name, self._statement.compile(dialect=dialect))
+        values = compiled.construct_params(params)
+        args = [values[name] for name in compiled.positiontup] if compiled.positional else values
+        with engine.raw_connection() as dbapi_conn:
+            autocommit = dialect.name == "postgresql"  # one round trip, not BEGIN, SELECT, ROLLBACK
+            if autocommit:
+                dbapi_conn.driver_connection.autocommit = True  # type: ignore[union-attr]
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute(compiled.string, args)
+                rows = cursor.fetchall()
+            except dialect.loaded_dbapi.Error as exc:
+                raise sa.exc.DBAPIError.instance(
+                    compiled.string, args, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from exc
+            finally:
+                cursor.close()
+                if autocommit:
+                    dbapi_conn.driver_connection.autocommit = False  # type: ignore[union-attr]
+        if self._booleans:
+            rows = [_booleans(row, self._booleans) for row in rows]
+        return [self._row._make(row) for row in rows]
+
+    def first(self, engine: Engine, **params: Any) -> Any:
+        """Return the first row the statement selects with bind ``params``, or None."""
+        rows = self.all(engine, **params)
+        return rows[0] if rows else None
+
+
+def _booleans(row: Sequence[Any], columns: list[int]) -> list[Any]:
+    out = list(row)
+    for i in columns:
+        out[i] = None if out[i] is None else bool(out[i])
+    return out
 
 
 def is_postgres(conn: Connection | Engine) -> bool:
@@ -204,6 +283,17 @@ def iter_entries(conn: Connection, start: int = 0, batch: int = 10_000) -> Itera
         if len(rows) < batch:
             return
         start = rows[-1].idx + 1
+
+
+_NEWEST_CHECKPOINT = RawSelect(
+    sa.select(checkpoints.c.size, checkpoints.c.note).order_by(checkpoints.c.size.desc()).limit(1)
+)
+
+
+def newest_checkpoint(engine: Engine) -> tuple[int, bytes] | None:
+    """Return (size, signed note) of the newest checkpoint, or None; one raw query (RawSelect)."""
+    row = _NEWEST_CHECKPOINT.first(engine)
+    return None if row is None else (row.size, bytes(row.note))
 
 
 def read_checkpoint(conn: Connection, size: int | None = None) -> tuple[int, bytes] | None:

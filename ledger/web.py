@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from ledger import blobs
+from ledger import blobs, store
 from ledger.log import Ledger
 
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -29,7 +29,7 @@ def _not_found(message: str) -> Response:
     return PlainTextResponse(message + "\n", status_code=404, headers=_NO_STORE)
 
 
-def checkpoint(request: Request) -> Response:
+async def checkpoint(request: Request) -> Response:
     """GET /checkpoint: the newest signed checkpoint, verbatim."""
     try:
         note = _ledger(request).checkpoint()
@@ -38,7 +38,7 @@ def checkpoint(request: Request) -> Response:
     return Response(note, media_type="text/plain; charset=utf-8", headers=_NO_STORE)
 
 
-def tile(request: Request) -> Response:
+async def tile(request: Request) -> Response:
     """GET /tile/...: a hash tile or entry bundle at its C2SP tlog-tiles path."""
     path = "tile/" + request.path_params["path"]
     try:
@@ -82,7 +82,7 @@ def blob(request: Request) -> Response:
     """GET /blob/sha256:<hex>: a blob's bytes; 410 Gone with the reason if it was erased."""
     ledger = _ledger(request)
     try:
-        with ledger.engine.connect() as conn:
+        with store.reading(ledger.engine) as conn:
             found = blobs.info(conn, request.path_params["digest"])
             data = blobs.get(conn, request.path_params["digest"]) if found else None
     except ValueError as exc:

@@ -266,3 +266,23 @@ def test_assembled_envelope_is_the_canonical_json_of_the_envelope() -> None:
                 "type": "draw.commit", "body": body}
     assert data == jcs.canonicalize(envelope)
     assert decode_entry(data) == Entry(12345, prev, 1_764_283_755_123, "draw.commit", body)
+
+
+def test_a_reader_neither_waits_for_nor_sees_a_writer_in_progress(sqlite_url: str) -> None:
+    log = open_ledger(sqlite_url)
+    seen: list[int] = []
+    with log.engine.begin() as writer:  # holds SQLite's write lock until the block ends
+        writer.execute(sa.update(store.head).values(last_time=1))
+
+        def read() -> None:
+            with store.reading(log.engine) as conn:
+                seen.append(conn.execute(sa.select(store.head.c.last_time)).scalar_one())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive(), "a reading connection waited for the writer's lock"
+    assert seen and seen[0] != 1  # it read the snapshot from before the writer's uncommitted change
+    with store.reading(log.engine) as conn:
+        assert conn.execute(sa.select(store.head.c.last_time)).scalar_one() == 1
+    log.close()
