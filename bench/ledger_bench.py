@@ -15,7 +15,6 @@ checkpoint). Prints one table; no pass/fail.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -30,6 +29,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scratch import Scratch
+
 import keys
 from ledger import store, tree
 from ledger.entries import LEDGER_TYPES, Registry
@@ -38,33 +39,6 @@ from ledger.log import Ledger, Receipt
 ORIGIN = "bench.fairdraw/log"
 BODY = {"text": "抽查 benchmark entry " + "x" * 160}
 WINDOW = 64
-
-
-_CREATED: list[str] = []
-
-
-def _admin() -> sa.Engine:
-    url = os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1/test")
-    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
-
-
-def _fresh_url(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / f'bench-{time.time_ns()}.sqlite'}"
-    admin = _admin()
-    name = f"fairdraw_bench_{time.time_ns()}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    _CREATED.append(name)
-    return str(admin.url.set(database=name).render_as_string(hide_password=False))
-
-
-def _drop_created() -> None:
-    """Drop the scratch PostgreSQL databases this run created."""
-    if _CREATED:
-        with _admin().connect() as conn:
-            for name in _CREATED:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _open(url: str) -> Ledger:
@@ -162,30 +136,26 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--proof-size", type=int, default=1_000_000)
-    args = parser.parse_args()
-    try:
-        run(args)
-    finally:
-        _drop_created()
+    run(parser.parse_args())
 
 
 def run(args: argparse.Namespace) -> None:
     """Run every configured backend and print the table."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, Scratch(Path(tmp), "fairdraw_bench") as scratch:
         for backend in args.backends.split(","):
-            url = _fresh_url(backend, Path(tmp))
+            url = scratch.url(backend)
             floor = floor_inserts(url, args.entries)
             print(f"\n== {backend}: floor (raw batched INSERT of the same rows, 256 entries/commit): "
                   f"{floor:,.0f} entries/s")
             print(f"{'appenders':>9} {'appends/s':>10} {'x floor':>8} {'p50 ms':>8} {'p99 ms':>8}")
             for appenders in (1, 4, 16):
-                log = _open(_fresh_url(backend, Path(tmp)))
+                log = _open(scratch.url(backend))
                 rate, lat = run_appenders(log, appenders, args.entries)
                 print(f"{appenders:>9} {rate:>10,.0f} {rate / floor:>8.2f} "
                       f"{1000 * percentile(lat, 0.5):>8.1f} {1000 * percentile(lat, 0.99):>8.1f}")
                 log.close()
             if args.proof_size:
-                log = _open(_fresh_url(backend, Path(tmp)))
+                log = _open(scratch.url(backend))
                 p = bench_proofs(log, args.proof_size)
                 print(f"proofs at {args.proof_size:,} entries: inclusion {1000 * p['inclusion']:.3f} ms "
                       f"(p99 {1000 * p['inclusion_p99']:.3f}), consistency {1000 * p['consistency']:.3f} ms, "

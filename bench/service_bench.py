@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlalchemy as sa
+from scratch import Scratch
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -62,33 +62,6 @@ def hello(request):
 app = Starlette(routes=[Route("/", hello)])
 '''
 WRK = ["wrk", "-t2", "-c16", "-d5s", "--latency"]
-
-_CREATED: list[str] = []
-
-
-def _admin() -> sa.Engine:
-    url = os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1/test")
-    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
-
-
-def _fresh_url(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'service.sqlite'}"
-    admin = _admin()
-    name = f"fairdraw_service_bench_{time.time_ns()}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    _CREATED.append(name)
-    return str(admin.url.set(database=name).render_as_string(hide_password=False))
-
-
-def _drop_created() -> None:
-    """Drop the scratch PostgreSQL databases this run created."""
-    if _CREATED:
-        with _admin().connect() as conn:
-            for name in _CREATED:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -244,11 +217,11 @@ def _row(name: str, rate: float, p50: float, p99: float, floor: float) -> None:
     print(f"{name:<34} {shown:>10} {rate / floor:>8.3f} {p50:>9.1f} {p99:>9.1f}")
 
 
-def bench_backend(backend: str, args: argparse.Namespace, floor: float, tmp: Path) -> None:
+def bench_backend(backend: str, args: argparse.Namespace, floor: float, scratch: Scratch) -> None:
     """Serve a fresh ledger on ``backend`` with 2 workers and print its rows."""
-    home = tmp / backend
+    home = scratch.workdir / backend
     home.mkdir()
-    env, token = _prepare(_fresh_url(backend, home), home)
+    env, token = _prepare(scratch.url(backend), home)
     port = _free_port()
     command = [str(BIN / "fairdraw"), "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
     with _server(command, env, port, "/readyz"):
@@ -277,15 +250,12 @@ def main() -> None:
         sys.exit("service_bench: needs wrk (Debian: apt-get install wrk)")
     print(f"start {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            rate, p50, p99 = measure_floor(Path(tmp))
-            print(f"floor: hello-world Starlette, uvicorn --workers 2: {rate:,.0f} req/s, "
-                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-            for backend in args.backends.split(","):
-                bench_backend(backend, args, rate, Path(tmp))
-    finally:
-        _drop_created()
+    with tempfile.TemporaryDirectory() as tmp, Scratch(Path(tmp), "fairdraw_service_bench") as scratch:
+        rate, p50, p99 = measure_floor(Path(tmp))
+        print(f"floor: hello-world Starlette, uvicorn --workers 2: {rate:,.0f} req/s, "
+              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        for backend in args.backends.split(","):
+            bench_backend(backend, args, rate, scratch)
     print(f"\nend {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

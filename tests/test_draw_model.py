@@ -219,6 +219,24 @@ def test_fast_object_check_agrees_with_the_full_check(
             assert model.is_plain_object(o) or not joined.isprintable() or "  " in joined
 
 
+_IDS = st.sampled_from(
+    [VALID_ID, "91350100M000100Y44", "shop:00001", "shop:第1号店", "shop: x", "Shop:1", "uscc:1",
+     "product:a/b%2F", "x:" + "y" * 129, "410105000012345", "41010500001234"]
+) | _TRICKY.map(lambda t: "p:" + t)  # fmt: skip
+
+
+@given(_IDS, _TRICKY)
+def test_fast_object_check_agrees_with_the_full_check_on_ids(ident: str, name: str) -> None:
+    o = obj(id=ident, name=name or "n", last_inspected=None)
+    try:
+        model.check_object(o, "o")
+    except ValueError:
+        assert not model.is_plain_object(o)
+    else:
+        joined = " ".join((ident, o.name, o.area, o.stratum, *o.tags))
+        assert model.is_plain_object(o) or not joined.isprintable() or "  " in joined
+
+
 # ---------------------------------------------------------------------------
 # Sources and requests (§8, §9).
 

@@ -151,6 +151,23 @@ def test_the_request_and_the_population_stay_with_the_service(db_url: str) -> No
         assert row.secret.hex() not in str(commit) and row.secret.hex() not in str(created)
 
 
+def test_public_reads_leave_the_confidential_columns_in_the_database(db_url: str) -> None:
+    with open_draw_world(db_url) as world:
+        draw_id = _create(world)["draw_id"]
+        public = draws_store.load_public(world.service, draw_id)
+        full = draws_store.load(world.service, draw_id)
+        assert public is not None and full is not None
+        assert not set(draws_store.CONFIDENTIAL) & set(public.row._fields)
+        assert set(draws_store.CONFIDENTIAL) <= set(full.row._fields)
+        shared = set(public.row._fields) & set(full.row._fields)
+        assert {name: getattr(public.row, name) for name in shared} == {
+            name: getattr(full.row, name) for name in shared
+        }
+        assert public.entries == full.entries and len(public.entries) == 1
+        assert public.commit.commitment.draw_id == draw_id  # parsed once, kept with the entry
+        assert public.commit.commitment is full.commit.commitment
+
+
 def _flip(text: str) -> str:
     """Return base64 ``text`` with one bit of its first byte flipped."""
     data = bytearray(base64.b64decode(text))

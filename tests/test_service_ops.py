@@ -140,6 +140,8 @@ def test_redaction_patterns() -> None:
     assert redact("Authorization: Bearer abc.def") == "Authorization: [REDACTED]"
     assert redact(f"key {key} end") == "key [REDACTED] end"
     assert redact("fdt is fine, so is bearer") == "fdt is fine, so is bearer"
+    assert redact("authorization: bEaReR abc") == "authorization: [REDACTED]"
+    assert redact(f'{{"a": "fdt_{"y" * 8}"}}') == '{"a": "[REDACTED]"}'
 
 
 def test_logging_config_applies(world: World) -> None:

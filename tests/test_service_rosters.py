@@ -168,6 +168,11 @@ def test_load_snapshot_gives_the_engine_objects(world: World) -> None:
     assert snapshot is not None and snapshot.department == "HZ"
     assert sorted(o.id for o in snapshot.objects()) == sorted(r["id"] for r in WANT_OBJECTS)
     assert rosters.load_snapshot(world.service, index + 1000) is None
+    # a published snapshot is kept, parsed once; each caller gets its own list of the objects
+    assert rosters.load_snapshot(world.service, index) is snapshot
+    first = snapshot.objects()
+    first.clear()
+    assert len(snapshot.objects()) == len(WANT_OBJECTS)
 
 
 def test_signed_upload_is_recorded(world: World) -> None:

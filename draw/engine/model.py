@@ -220,7 +220,7 @@ def check_object(obj: InspectionObject, field: str = "object") -> None:
 
 
 def is_plain_object(obj: InspectionObject) -> bool:
-    """Return True if ``obj`` is a valid object of the common shape (a USCC id, dates seen before).
+    """Return True if ``obj`` is a valid object of the common shape (dates seen before).
 
     A fast path for ``check_object``: True implies every rule holds; False means "check in full"
     (as for text with white space other than single inner spaces, or format characters).
@@ -247,7 +247,11 @@ def is_plain_object(obj: InspectionObject) -> bool:
         return False
     if last is not None and last not in _GOOD_DATES:
         return False
-    return uscc.is_valid_uscc(ident)
+    try:
+        uscc.check_object_id(ident)  # a USCC at once; a 注册号 or kind:local id in a few steps
+    except ValueError:
+        return False
+    return True
 
 
 def _plain_tags(tags: tuple[str, ...]) -> bool:

@@ -32,6 +32,7 @@ from draw.service import db
 from draw.service.core import service_of
 from draw.service.http import ProblemError
 from keys import Ed25519Verifier, new_verifier
+from ledger import store
 
 ROLES = ("oversee", "submit")
 DEFAULT_ROLES = ("submit",)
@@ -153,7 +154,7 @@ def require_department(request: Request) -> Department:
         return cached
     digest = token_hash(_bearer_token(request))
     table = db.departments
-    with service_of(request).engine.connect() as conn:
+    with store.reading(service_of(request).engine) as conn:
         row = conn.execute(
             sa.select(table).where(table.c.token_hash == digest, table.c.ledger_index.is_not(None))
         ).first()

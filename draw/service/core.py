@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,7 +20,9 @@ from starlette.requests import Request
 
 from draw.service import db
 from draw.service.observability import Metrics
+from ledger import store
 from ledger.audit import quick_audit
+from ledger.cache import Cache
 from ledger.errors import LedgerError
 from ledger.log import Ledger, now_ms
 
@@ -68,6 +71,7 @@ class Service:
         self.startup = StartupCheck()
         self.owns_ledger = owns_ledger
         self.cache: dict[str, object] = {}
+        self._caches: dict[str, Cache[Any, Any]] = {}
 
     def start(self) -> None:
         """Migrate the service's tables, then run the ledger's quick audit (O(log n) reads) and record it.
@@ -86,7 +90,7 @@ class Service:
     def readiness(self) -> dict[str, str]:
         """Return {check: "ok" or the reason it fails} for ``database`` and ``ledger``. One query."""
         try:
-            with self.engine.connect() as conn:
+            with store.reading(self.engine) as conn:
                 conn.execute(sa.text("SELECT 1"))
             database = "ok"
         except sa.exc.SQLAlchemyError as exc:
@@ -102,6 +106,16 @@ class Service:
         origin = self.ledger.origin()
         self.cache["origin"] = origin
         return origin
+
+    def cache_of(self, name: str, budget: int, cost: Callable[[Any], int] | None = None) -> Cache[Any, Any]:
+        """Return this service's cache ``name`` of immutable values (``ledger.cache``), made on first
+        use with ``budget`` and ``cost`` (default: 1 a value). The service is one ledger's, so ledger
+        indexes may be keys."""
+        found = self._caches.get(name)
+        if found is None:
+            made: Cache[Any, Any] = Cache(budget) if cost is None else Cache(budget, cost)
+            found = self._caches.setdefault(name, made)
+        return found
 
     def close(self) -> None:
         """Close the ledger if this Service owns it."""

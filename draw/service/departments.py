@@ -54,6 +54,7 @@ from draw.service.routing import (
     api_post,
     created,
 )
+from ledger import store
 from ledger.entries import EntryType
 
 MAX_NOTE_TEXT = 4000
@@ -225,7 +226,7 @@ ENTRY_TYPES = [
 
 def _department(service: Service, code: str) -> Department | None:
     table = db.departments
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         row = conn.execute(
             sa.select(table).where(table.c.code == code, table.c.ledger_index.is_not(None))
         ).first()
@@ -257,7 +258,7 @@ def list_departments(request: Request) -> Response:
     select = sa.select(table).where(table.c.ledger_index.is_not(None)).order_by(table.c.code)
     if query.after is not None:
         select = select.where(table.c.code > query.after[0])
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         rows = conn.execute(select.limit(query.limit + 1)).all()
     shown, cursor = page([department_from_row(r) for r in rows], query, lambda d: [d.code])
     return JSONResponse({"items": [d.as_json() for d in shown], "next_cursor": cursor})

@@ -93,7 +93,7 @@ from draw.service.routing import (
     created,
 )
 from draw.service.signature import content_digest
-from ledger import blobs, jcs
+from ledger import blobs, jcs, store
 from ledger.entries import EntryType, decode_entry
 
 TARGETS_STATE = "disclosure_targets"
@@ -660,7 +660,7 @@ def settle_pending(service: Service, draw_id: str, object_id: str, department: s
         table.c.department == department,
         table.c.ledger_index.is_(None),
     )
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         pending = conn.execute(query.order_by(table.c.id)).all()
     for row in pending:
         found = _find_entry(service, row)
@@ -687,7 +687,7 @@ def _find_entry(service: Service, row: Any) -> tuple[int, dict[str, Any]] | None
 
 
 def _result_index(service: Service, result_id: int) -> int | None:
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         found: int | None = conn.execute(
             sa.select(disclosures.c.ledger_index).where(disclosures.c.id == result_id)
         ).scalar_one()
@@ -723,7 +723,7 @@ def list_draw_disclosures(request: Request) -> Response:
     )
     if query.after is not None:
         select = select.where(sa.tuple_(*key) > sa.tuple_(*query.after))
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         rows = conn.execute(select.order_by(*key).limit(query.limit + 1)).all()
         shown, cursor = page(rows, query, lambda r: [r.object_id, r.department, r.ledger_index])
         changes = _changes(conn, [r.id for r in shown])
@@ -813,7 +813,7 @@ def list_overdue(request: Request) -> Response:
 def _registered(service: Service, code: str) -> bool:
     table = db.departments
     query = sa.select(table.c.code).where(table.c.code == code, table.c.ledger_index.is_not(None))
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         return CODE_PATTERN.fullmatch(code) is not None and conn.execute(query).first() is not None
 
 
@@ -826,7 +826,7 @@ def _overdue(
     query = sa.select(table.c.draw_id, table.c.object_id).where(
         table.c.department == department, table.c.is_open.is_(True), table.c.ledger_index.is_not(None)
     )
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         disclosed = {(r.draw_id, r.object_id) for r in conn.execute(query)}
     calendar = load_calendar()
     out = []

@@ -71,6 +71,7 @@ from draw.service.routing import (
     api_post,
     created,
 )
+from ledger import store
 from ledger.log import Receipt
 
 SECRET_SIZE = 32
@@ -78,8 +79,11 @@ SECRET_SIZE = 32
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _draw(service: Service, draw_id: str) -> DrawLog:
-    log = draws_store.load(service, draw_id) if entries_.DRAW_ID.fullmatch(draw_id) else None
+def _draw(
+    service: Service, draw_id: str, load: Callable[[Service, str], DrawLog | None] = draws_store.load_public
+) -> DrawLog:
+    """Return draw ``draw_id`` as ``load`` reads it (by default without its confidential columns)."""
+    log = load(service, draw_id) if entries_.DRAW_ID.fullmatch(draw_id) else None
     if log is None:
         raise ProblemError.field("not-found", "path.draw_id", f"no draw {draw_id}")
     return log
@@ -120,7 +124,7 @@ def _claimed(service: Service, draw_id: str, action: Callable[[DrawLog], Receipt
     """Run ``action`` on the freshly loaded draw under its lease, then move the draw on."""
     try:
         with draws_store.claimed(service, draw_id):
-            receipt = action(_draw(service, draw_id))
+            receipt = action(_draw(service, draw_id, draws_store.load))
             lifecycle.advance_claimed(service, draw_id)
     except draws_store.BusyError as exc:
         raise _conflict(f"{exc}; retry") from None
@@ -137,7 +141,7 @@ def post_draw(submission: Submission) -> Response:
     given = submission.model(draws_inputs.DrawIn)
     service = submission.service
     plan = draws_inputs.plan_draw(service, code, given)
-    if draws_store.load(service, plan.draw_id) is not None:
+    if draws_store.load_public(service, plan.draw_id) is not None:
         raise _invalid("body.ref", f"draw {plan.draw_id} exists; a new draw needs a new ref")
     secret = service.randbytes(SECRET_SIZE)
     commitment = draws_inputs.commit(plan, secret)
@@ -413,7 +417,7 @@ def get_result(request: Request) -> Response:
     """GET /draws/{draw_id}/result: the full result; before the reveal for the requesting department only."""
     caller = require_department(request)
     service = service_of(request)
-    log = _draw(service, request.path_params["draw_id"])
+    log = _draw(service, request.path_params["draw_id"], draws_store.load)
     _may_read_result(caller, log)
     result = bytes(log.row.result)
     content = {
@@ -442,14 +446,15 @@ def list_draws(request: Request) -> Response:
     config = service.config
     query = page_query(rest, config.page_limit_default, config.page_limit_max, (int,))
     table = draws_store.draws
-    select = sa.select(table).where(table.c.state != "committing")
+    columns = (table.c.draw_id, table.c.department, table.c.state, table.c.commit_index, table.c.embargo)
+    select = sa.select(*columns, table.c.reveal_due_ms).where(table.c.state != "committing")
     if "department" in filters:
         select = select.where(table.c.department == filters["department"])
     if "state" in filters:
         select = select.where(table.c.state == filters["state"])
     if query.after is not None:
         select = select.where(table.c.commit_index > query.after[0])
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         rows = conn.execute(select.order_by(table.c.commit_index).limit(query.limit + 1)).all()
     shown, cursor = page(rows, query, lambda r: [r.commit_index])
     now = service.clock()
@@ -516,7 +521,7 @@ class _DisclosureTargets:
         query = sa.select(table.c.draw_id).where(
             table.c.state == "revealed", table.c.participants.contains(f" {department} ")
         )
-        with service.engine.connect() as conn:
+        with store.reading(service.engine) as conn:
             ids = list(conn.execute(query.order_by(table.c.commit_index)).scalars())
         for draw_id in ids:
             log = draws_store.load(service, draw_id)
@@ -554,11 +559,18 @@ def _action(path: str, handler: Any, summary: str, description: str, model: type
     return api_post(path, handler, operation)
 
 
-def _public(path: str, handler: Any, summary: str, description: str, model: type[pydantic.BaseModel]) -> Any:
+def _public(
+    path: str,
+    handler: Any,
+    summary: str,
+    description: str,
+    model: type[pydantic.BaseModel],
+    inline: bool = False,
+) -> Any:
     operation = Operation(
         summary, description, ("draws",), model, parameters=(_DRAW,), errors=(404,), authenticated=False
     )
-    return api_get(path, handler, operation)
+    return api_get(path, handler, operation, inline=inline)
 
 
 routes = [
@@ -590,7 +602,8 @@ routes = [
             authenticated=False,
         ),
     ),
-    _public("/draws/{draw_id}", get_draw, "A draw's status", "Its state, sources and entries.", DrawStatus),
+    _public("/draws/{draw_id}", get_draw, "A draw's status", "Its state, sources and entries.", DrawStatus,
+            inline=True),
     _public(
         "/draws/{draw_id}/bundle",
         get_bundle,

@@ -17,7 +17,7 @@ from draw.service import draws_entries as entries_
 from draw.service import draws_lifecycle as lifecycle
 from draw.service.core import Service
 from draw.service.draws_store import DrawLog
-from ledger import blobs, checkpoint
+from ledger import blobs, checkpoint, store
 
 FORMAT = "fairdraw-draw-bundle/1"
 
@@ -70,7 +70,7 @@ def _entry(service: Service, index: int, size: int) -> dict[str, Any]:
 
 
 def _blob(service: Service, digest: str) -> bytes:
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         data = blobs.get(conn, digest)
     if data is None:
         raise LookupError(f"draw: blob {digest} is not in the store")

@@ -30,7 +30,7 @@ from draw.service import draws_entries as entries_
 from draw.service import draws_store
 from draw.service.core import Service
 from draw.service.draws_store import DrawLog, Logged
-from ledger import blobs
+from ledger import blobs, store
 from ledger.log import Receipt
 
 BEIJING_OFFSET_MS = 8 * 3600 * 1000
@@ -97,7 +97,7 @@ def _matching(service: Service, entry: engine_commit.MatchingEntry) -> model.Mat
 
 
 def _blob(service: Service, address: str) -> bytes:
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         data = blobs.get(conn, "sha256:" + address)
     if data is None:
         raise AssertionError(f"draw: committed blob {address} is missing")
@@ -106,7 +106,7 @@ def _blob(service: Service, address: str) -> bytes:
 
 def commitment_record(log: DrawLog) -> engine_commit.CommitmentRecord:
     """Return the parsed commitment record of ``log``."""
-    return engine.parse_commitment(entries_.commitment_bytes(log.commit.body))
+    return log.commit.commitment
 
 
 # -- sources --------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ a crashed writer's and is settled first.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -39,10 +40,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from draw.engine import commit as engine_commit
 from draw.service import db
 from draw.service import draws_entries as entries_
 from draw.service.core import Service
 from ledger import blobs, jcs, store
+from ledger.cache import Cache
 from ledger.entries import decode_entry
 from ledger.errors import LedgerError
 from ledger.log import Receipt
@@ -120,6 +123,14 @@ class Logged:
     type: str
     body: dict[str, Any]
     payload: bytes | None
+
+    @functools.cached_property
+    def commitment(self) -> engine_commit.CommitmentRecord:
+        """The commitment record of a ``draw.commit`` entry, parsed on first use (entries are kept
+        in memory, so once per process). Raises ValueError for an entry of another type."""
+        if self.type != entries_.COMMIT:
+            raise ValueError(f"draw: entry {self.index} is {self.type}, not {entries_.COMMIT}")
+        return engine_commit.parse_commitment(entries_.commitment_bytes(self.body))
 
 
 @dataclass(frozen=True)
@@ -272,7 +283,7 @@ def recover_all(service: Service) -> int:
     """Settle every pending row: activate those whose entry is in the ledger, delete those older
     than LEASE_MS. Return how many were activated. Run at start-up and by the worker."""
     old = service.clock() - LEASE_MS
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         pending = conn.execute(
             sa.select(draw_entries.c.id, draw_entries.c.created_ms).where(
                 draw_entries.c.ledger_index.is_(None)
@@ -296,7 +307,7 @@ def claimed(service: Service, draw_id: str) -> Iterator[None]:
             raise BusyError(f"draw {draw_id} is busy")
         time.sleep(0.02)
     try:
-        with service.engine.connect() as conn:
+        with store.reading(service.engine) as conn:
             pending = (
                 conn.execute(
                     sa.select(draw_entries.c.id).where(
@@ -329,12 +340,30 @@ def _try_claim(service: Service, draw_id: str) -> bool:
 # -- reading --------------------------------------------------------------------------------------
 
 
+CONFIDENTIAL = ("secret", "population", "result")
+"""The columns of ``draw_draws`` that only the lifecycle reads: :func:`load_public` leaves them out."""
+_PUBLIC = tuple(c for c in draws.c if c.name not in CONFIDENTIAL)
+ENTRY_CACHE_SIZE = 16384
+"""Activated entries kept in memory per service (an entry, once activated, never changes)."""
+
+
 def load(service: Service, draw_id: str) -> DrawLog | None:
-    """Return committed draw ``draw_id`` with its entries, or None. A draw found ``committing``
-    whose commitment is in the ledger is activated first. Three queries and the entries' bytes."""
-    row = _row(service, draw_id)
+    """Return committed draw ``draw_id`` with its entries, or None; the row holds every column. A
+    draw found ``committing`` whose commitment is in the ledger is activated first. Two queries, and
+    a third for entries not yet kept in memory."""
+    return _load(service, draw_id, public=False)
+
+
+def load_public(service: Service, draw_id: str) -> DrawLog | None:
+    """Return :func:`load`'s DrawLog without the CONFIDENTIAL columns in its row, for the public
+    reads. One indexed query when the draw's entries are kept in memory, else one more."""
+    return _load(service, draw_id, public=True)
+
+
+def _load(service: Service, draw_id: str, public: bool) -> DrawLog | None:
+    row, indexes = _row(service, draw_id, public)
     if row is not None and row.state == "committing":
-        with service.engine.connect() as conn:
+        with store.reading(service.engine) as conn:
             pending = (
                 conn.execute(sa.select(draw_entries.c.id).where(draw_entries.c.draw_id == draw_id))
                 .scalars()
@@ -342,32 +371,56 @@ def load(service: Service, draw_id: str) -> DrawLog | None:
             )
         if not any([recover_entry(service, row_id, allow_delete=False) for row_id in pending]):
             return None
-        row = _row(service, draw_id)
+        row, indexes = _row(service, draw_id, public)
     if row is None:
         return None
-    return DrawLog(row, tuple(_logged(service, draw_id)))
+    return DrawLog(row, tuple(_logged(service, indexes)))
 
 
-def _row(service: Service, draw_id: str) -> Any:
-    with service.engine.connect() as conn:
-        return conn.execute(sa.select(draws).where(draws.c.draw_id == draw_id)).first()
+_LINKED = sa.and_(draw_entries.c.draw_id == draws.c.draw_id, draw_entries.c.ledger_index.is_not(None))
+_PUBLIC_ROWS = store.RawSelect(
+    sa.select(*_PUBLIC, draw_entries.c.ledger_index.label("entry_index"))
+    .outerjoin(draw_entries, _LINKED)
+    .where(draws.c.draw_id == sa.bindparam("draw_id"))
+    .order_by(draw_entries.c.ledger_index)
+)
 
 
-def _logged(service: Service, draw_id: str) -> list[Logged]:
-    table = draw_entries
-    query = sa.select(table).where(table.c.draw_id == draw_id, table.c.ledger_index.is_not(None))
-    with service.engine.connect() as conn:
-        rows = conn.execute(query.order_by(table.c.ledger_index)).all()
-        indexes = [r.ledger_index for r in rows]
-        found = conn.execute(
-            sa.select(store.entries.c.idx, store.entries.c.data).where(store.entries.c.idx.in_(indexes))
+def _row(service: Service, draw_id: str, public: bool) -> tuple[Any, list[int]]:
+    """Return the draw's row (None if there is none) and its activated entries' ledger indexes, in
+    order. One query; a full row takes two, so that its large columns are not repeated per entry."""
+    if public:
+        rows = _PUBLIC_ROWS.all(service.engine, draw_id=draw_id)
+        row = rows[0] if rows else None
+    else:
+        table = draw_entries
+        query = sa.select(table.c.ledger_index.label("entry_index")).where(
+            table.c.draw_id == draw_id, table.c.ledger_index.is_not(None)
         )
-        data = {r.idx: bytes(r.data) for r in found}
-    out = []
-    for r in rows:
-        entry = decode_entry(data[r.ledger_index])
-        out.append(Logged(r.ledger_index, entry.time_ms, entry.type, entry.body, _bytes(r.payload)))
-    return out
+        with store.reading(service.engine) as conn:
+            row = conn.execute(sa.select(draws).where(draws.c.draw_id == draw_id)).first()
+            rows = list(conn.execute(query.order_by(table.c.ledger_index)))
+    return row, [r.entry_index for r in rows if r.entry_index is not None]
+
+
+def _logged(service: Service, indexes: Sequence[int]) -> list[Logged]:
+    """Return the activated entries at ``indexes``: from memory, the rest in one query."""
+    cache: Cache[int, Logged] = service.cache_of("draw entries", ENTRY_CACHE_SIZE)
+    found = {i: e for i in indexes if (e := cache.get(i)) is not None}
+    missing = [i for i in indexes if i not in found]
+    if missing:
+        table = draw_entries
+        query = (
+            sa.select(table.c.ledger_index, table.c.payload, store.entries.c.data)
+            .join(store.entries, store.entries.c.idx == table.c.ledger_index)
+            .where(table.c.ledger_index.in_(missing))
+        )
+        with store.reading(service.engine) as conn:
+            for r in conn.execute(query):
+                entry = decode_entry(bytes(r.data))
+                logged = Logged(r.ledger_index, entry.time_ms, entry.type, entry.body, _bytes(r.payload))
+                found[r.ledger_index] = cache.put(r.ledger_index, logged)
+    return [found[i] for i in indexes]
 
 
 def _bytes(value: Any) -> bytes | None:
@@ -380,7 +433,7 @@ def due_ids(service: Service, now_ms: int) -> list[str]:
     waiting = draws.c.state == "pending-randomness"
     due = sa.and_(draws.c.state == "sealed", draws.c.reveal_due_ms <= now_ms)
     query = sa.select(draws.c.draw_id).where(sa.or_(waiting, due)).order_by(draws.c.commit_index)
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         return list(conn.execute(query).scalars())
 
 
@@ -389,5 +442,5 @@ def used_commitments(service: Service, commitments: Sequence[bytes]) -> set[byte
     query = sa.select(ceremony_commitments.c.commitment).where(
         ceremony_commitments.c.commitment.in_(commitments)
     )
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         return {bytes(c) for c in conn.execute(query).scalars()}

@@ -39,7 +39,7 @@ from draw.service.departments import LedgerReceipt
 from draw.service.http import ProblemError, page, page_query
 from draw.service.publishing import ApiModel
 from draw.service.routing import CODE_PARAMETER, PAGING, Operation, Submission, api_get, api_post, created
-from ledger import blobs, jcs
+from ledger import blobs, jcs, store
 from ledger.entries import EntryType
 
 ENTRY_TYPE = "items.publish"
@@ -242,7 +242,7 @@ def _item_list(row: Any, version: int) -> ItemList:
 
 def load_item_list(service: Service, index: int) -> ItemList | None:
     """Return the published item list whose entry is at ``index``, or None. Two queries."""
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         row = conn.execute(sa.select(item_lists).where(item_lists.c.ledger_index == index)).first()
         return None if row is None else _item_list(row, _version(conn, row.department, index))
 
@@ -385,7 +385,7 @@ def list_items(request: Request) -> Response:
     listed = [c for c in item_lists.c if c.name != "content"]  # a page never reads the items
     select = sa.select(*listed).where(item_lists.c.department == code, publishing.published(item_lists))
     after = -1 if query.after is None else query.after[0]
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         rows = conn.execute(
             select.where(item_lists.c.ledger_index > after)
             .order_by(item_lists.c.ledger_index)

@@ -19,8 +19,8 @@ from draw.service.observability import CONTENT_TYPE
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def healthz(_request: Request) -> Response:
-    """GET /healthz: liveness."""
+async def healthz(_request: Request) -> Response:
+    """GET /healthz: liveness (on the event loop: it touches nothing)."""
     return JSONResponse({"status": "ok"}, headers=_NO_STORE)
 
 

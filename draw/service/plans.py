@@ -34,7 +34,7 @@ from draw.service.http import ProblemError, page, page_query
 from draw.service.items import ItemRefIn, check_item_refs, item_refs
 from draw.service.publishing import ApiModel
 from draw.service.routing import CODE_PARAMETER, PAGING, Operation, Submission, api_get, api_post, created
-from ledger import jcs
+from ledger import jcs, store
 from ledger.entries import EntryType
 
 ENTRY_TYPE = "plan.publish"
@@ -162,7 +162,7 @@ class Plan:
 
 def load_plan(service: Service, index: int) -> Plan | None:
     """Return the published plan whose entry is at ``index``, or None. One query."""
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         row = conn.execute(sa.select(plans).where(plans.c.ledger_index == index)).first()
     return None if row is None else Plan(row.ledger_index, jcs.loads(bytes(row.content)))
 
@@ -302,7 +302,7 @@ def list_plans(request: Request) -> Response:
     select = sa.select(plans).where(plans.c.department == code, publishing.published(plans))
     if query.after is not None:
         select = select.where(plans.c.ledger_index > query.after[0])
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         rows = conn.execute(select.order_by(plans.c.ledger_index).limit(query.limit + 1)).all()
     found = [Plan(row.ledger_index, jcs.loads(bytes(row.content))) for row in rows]
     shown, cursor = page(found, query, lambda plan: [plan.index])

@@ -32,7 +32,7 @@ from draw.service.core import Service
 from draw.service.departments import receipt_json
 from draw.service.http import ProblemError
 from draw.service.routing import Parameter, Submission
-from ledger import blobs
+from ledger import blobs, store
 
 HASH = re.compile(r"[0-9a-f]{64}")
 _INDEX = re.compile(r"0|[1-9][0-9]{0,15}")
@@ -98,7 +98,7 @@ def departments(service: Service, codes: Iterable[str], field: str, caller: str)
     """
     given = list(codes)
     table = db.departments
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         known = set(
             conn.execute(
                 sa.select(table.c.code).where(table.c.code.in_(given), table.c.ledger_index.is_not(None))

@@ -406,23 +406,27 @@ def records_root(records: Sequence[bytes]) -> bytes:
 def split_record_list(content: bytes) -> list[bytes]:
     """Return the canonical records of a record list, checking it is one (canonical JSON, sorted by
     bytes, no repeats). The inverse of :func:`record_list`. Raises ValueError."""
+    return _parse_record_list(content)[1]
+
+
+def _parse_record_list(content: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Return the parsed records of a record list and their canonical bytes; one parse of
+    ``content``. Raises ValueError as :func:`split_record_list` does."""
     value = model.load_json(content)
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
         raise ValueError("roster: a record list is a JSON array of objects")
     records = [jcs.canonicalize(r) for r in value]
     if record_list(records) != content or any(a >= b for a, b in itertools.pairwise(records)):
         raise ValueError("roster: record list not canonical, sorted and free of repeats")
-    return records
+    return value, records
 
 
 def parse_objects(content: bytes) -> list[model.InspectionObject]:
     """Return the objects of an ``objects`` snapshot's record list. Raises ValueError."""
-    return [
-        model.parse_object_record(model.load_json(r), f"records[{i}]")
-        for i, r in enumerate(split_record_list(content))
-    ]
+    records = _parse_record_list(content)[0]
+    return [model.parse_object_record(r, f"records[{i}]") for i, r in enumerate(records)]
 
 
 def parse_inspectors(content: bytes) -> list[teams.Inspector]:
     """Return the inspectors of an ``inspectors`` snapshot's record list. Raises ValueError."""
-    return [teams.Inspector.from_record(model.load_json(r)) for r in split_record_list(content)]
+    return [teams.Inspector.from_record(r) for r in _parse_record_list(content)[0]]

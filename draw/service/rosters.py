@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -53,7 +54,8 @@ from draw.service.roster_records import (
     parse_objects,
 )
 from draw.service.routing import CODE_PARAMETER, PAGING, Operation, Submission, api_get, api_post, created
-from ledger import blobs, jcs
+from ledger import blobs, jcs, store
+from ledger.cache import Cache
 from ledger.entries import EntryType
 
 ENTRY_TYPE = "roster.snapshot"
@@ -182,16 +184,26 @@ class RosterSnapshot:
     report: dict[str, Any]
 
     def objects(self) -> list[model.InspectionObject]:
-        """Return the objects of an ``objects`` snapshot. Raises ValueError for another kind."""
+        """Return the objects of an ``objects`` snapshot (parsed on first use). Raises ValueError for
+        another kind."""
         if self.kind != "objects":
             raise ValueError(f"roster: snapshot {self.index} holds {self.kind}, not objects")
-        return parse_objects(self.content)
+        return list(self._objects)
 
     def inspectors(self) -> list[teams.Inspector]:
-        """Return the inspectors of an ``inspectors`` snapshot. Raises ValueError for another kind."""
+        """Return the inspectors of an ``inspectors`` snapshot (parsed on first use). Raises
+        ValueError for another kind."""
         if self.kind != "inspectors":
             raise ValueError(f"roster: snapshot {self.index} holds {self.kind}, not inspectors")
-        return parse_inspectors(self.content)
+        return list(self._inspectors)
+
+    @functools.cached_property
+    def _objects(self) -> tuple[model.InspectionObject, ...]:
+        return tuple(parse_objects(self.content))
+
+    @functools.cached_property
+    def _inspectors(self) -> tuple[teams.Inspector, ...]:
+        return tuple(parse_inspectors(self.content))
 
     def as_json(self) -> dict[str, Any]:
         """Return the RosterOut members."""
@@ -225,11 +237,25 @@ def _snapshot(row: Any, content: bytes | None = None) -> RosterSnapshot:
     )
 
 
+SNAPSHOT_CACHE_ROWS = 1_000_000
+"""Rows of published snapshots kept in memory per service, parsed records included (a published
+snapshot never changes): a draw over a kept roster neither reads nor parses it again."""
+
+
 def load_snapshot(service: Service, index: int) -> RosterSnapshot | None:
-    """Return the published roster snapshot whose entry is at ``index``, or None. One query."""
-    with service.engine.connect() as conn:
+    """Return the published roster snapshot whose entry is at ``index``, or None. One query unless
+    the snapshot is kept in memory."""
+    cache: Cache[int, RosterSnapshot] = service.cache_of("roster snapshots", SNAPSHOT_CACHE_ROWS, _rows)
+    found = cache.get(index)
+    if found is not None:
+        return found
+    with store.reading(service.engine) as conn:
         row = conn.execute(sa.select(snapshots).where(snapshots.c.ledger_index == index)).first()
-    return None if row is None else _snapshot(row)
+    return None if row is None else cache.put(index, _snapshot(row))
+
+
+def _rows(snapshot: RosterSnapshot) -> int:
+    return max(1, snapshot.rows)
 
 
 # -- uploading ------------------------------------------------------------------------------------
@@ -383,7 +409,7 @@ def list_rosters(request: Request) -> Response:
     select = sa.select(*listed).where(snapshots.c.department == code, publishing.published(snapshots))
     if query.after is not None:
         select = select.where(snapshots.c.ledger_index > query.after[0])
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         rows = conn.execute(select.order_by(snapshots.c.ledger_index).limit(query.limit + 1)).all()
     shown, cursor = page([_snapshot(r, b"") for r in rows], query, lambda s: [s.index])
     return JSONResponse({"items": [s.as_json() for s in shown], "next_cursor": cursor})

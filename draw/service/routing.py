@@ -125,9 +125,22 @@ PAGING = (
 """The ``limit`` and ``cursor`` query parameters of every paged list."""
 
 
-def api_get(path: str, handler: Callable[[Request], Response], operation: Operation) -> ApiRoute:
-    """Return the GET route of ``handler`` (a plain ``def``), described by ``operation``."""
-    return ApiRoute(path, handler, "GET", operation)
+def api_get(
+    path: str, handler: Callable[[Request], Response], operation: Operation, *, inline: bool = False
+) -> ApiRoute:
+    """Return the GET route of ``handler`` (a plain ``def``), described by ``operation``.
+
+    The handler runs in a worker thread, or with ``inline`` on the event loop itself: for handlers
+    that take well under a millisecond (a query or two by key, or none), where the hand-off to a
+    thread would cost more than the work.
+    """
+    if not inline:
+        return ApiRoute(path, handler, "GET", operation)
+
+    async def endpoint(request: Request) -> Response:
+        return handler(request)
+
+    return ApiRoute(path, endpoint, "GET", operation)
 
 
 @dataclass(frozen=True)

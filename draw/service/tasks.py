@@ -41,7 +41,7 @@ from draw.service.plans import REF_PATTERN, TASK_TYPES, ItemRefOut, load_plan
 from draw.service.publishing import ApiModel
 from draw.service.rosters import load_snapshot
 from draw.service.routing import CODE_PARAMETER, PAGING, Operation, Submission, api_get, api_post, created
-from ledger import jcs
+from ledger import jcs, store
 from ledger.entries import EntryType
 
 TASK_ENTRY = "task.publish"
@@ -221,7 +221,7 @@ def _pools(conn: sa.Connection, index: int, record: dict[str, Any]) -> dict[str,
 
 def load_task(service: Service, index: int) -> Task | None:
     """Return the published task whose entry is at ``index``, with its pools, or None. Two queries."""
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         row = conn.execute(sa.select(tasks).where(tasks.c.ledger_index == index)).first()
         if row is None:
             return None
@@ -267,7 +267,7 @@ def _unused_ref(service: Service, code: str, ref: str) -> str:
     select = sa.select(tasks.c.ledger_index).where(
         tasks.c.department == code, tasks.c.ref == ref, publishing.published(tasks)
     )
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         earlier = conn.execute(select).scalar()
     if earlier is not None:
         raise ProblemError.field("invalid-field", "body.ref", f"task {earlier} already has the ref {ref!r}")
@@ -421,7 +421,7 @@ def list_tasks(request: Request) -> Response:
     select = sa.select(tasks.c.ledger_index).where(mine, publishing.published(tasks))
     if query.after is not None:
         select = select.where(tasks.c.ledger_index > query.after[0])
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         indexes = list(conn.execute(select.order_by(tasks.c.ledger_index).limit(query.limit + 1)).scalars())
     found = [task for task in (load_task(service, i) for i in indexes) if task is not None]
     shown, cursor = page(found, query, lambda task: [task.index])
