@@ -326,7 +326,7 @@ class Ledger:
         LookupError for a tile not published.
         """
         tile = tiles.parse_tile_path(path)
-        cached = self._tiles.get(path)
+        cached = self.kept_tile(path)
         if cached is not None:
             return cached
         with store.reading(self.engine) as conn:
@@ -335,6 +335,13 @@ class Ledger:
             if not _is_published(tile, size):
                 raise LookupError(f"ledger: {path} is not published at tree size {size}")
             return self._tiles.put(path, read_tile(conn, tile))
+
+
+    def kept_tile(self, path: str) -> bytes | None:
+        """Return the bytes at tile ``path`` if this process keeps them in memory, else None.
+
+        Never touches the database: a published tile once read is kept (see :meth:`read_tile`)."""
+        return self._tiles.get(path)
 
 
 def read_tile(conn: Connection, tile: tiles.Tile) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -30,7 +31,7 @@ def _not_found(message: str) -> Response:
 
 
 async def checkpoint(request: Request) -> Response:
-    """GET /checkpoint: the newest signed checkpoint, verbatim."""
+    """GET /checkpoint: the newest signed checkpoint, verbatim (one short query, on the event loop)."""
     try:
         note = _ledger(request).checkpoint()
     except LookupError as exc:
@@ -39,12 +40,16 @@ async def checkpoint(request: Request) -> Response:
 
 
 async def tile(request: Request) -> Response:
-    """GET /tile/...: a hash tile or entry bundle at its C2SP tlog-tiles path."""
+    """GET /tile/...: a hash tile or entry bundle at its C2SP tlog-tiles path. A tile kept in memory
+    is served on the event loop; another is read in a worker thread (an entry bundle may be large)."""
     path = "tile/" + request.path_params["path"]
-    try:
-        data = _ledger(request).read_tile(path)
-    except (LookupError, ValueError) as exc:
-        return _not_found(str(exc))
+    ledger = _ledger(request)
+    data = ledger.kept_tile(path)
+    if data is None:
+        try:
+            data = await run_in_threadpool(ledger.read_tile, path)
+        except (LookupError, ValueError) as exc:
+            return _not_found(str(exc))
     return Response(data, media_type="application/octet-stream", headers=_IMMUTABLE)
 
 

@@ -114,9 +114,10 @@ def test_an_unpublished_tile_is_refused_until_it_is_published_then_kept(sqlite_u
     log.append_many([("test.item", {"n": i}) for i in range(254)])  # 255 entries: tile 0 is partial
     with pytest.raises(LookupError, match=r"tile/0/000 is not published at tree size 255"):
         log.read_tile("tile/0/000")
+    assert log.kept_tile("tile/0/000") is None
     log.append("test.item", {"n": 254})
     data = log.read_tile("tile/0/000")
-    assert len(data) == 256 * 32
-    assert log.read_tile("tile/0/000") is data  # kept: the second read is served from memory
+    assert len(data) == 256 * 32 and log.kept_tile("tile/0/000") == data
+    assert log.read_tile("tile/0/000") is data  # served from memory
     assert log.read_tile("tile/0/000.p/255") == data[: 255 * 32]
     log.close()

@@ -17,7 +17,10 @@ import pytest
 import sqlalchemy as sa
 
 import keys
-from draw.service import draws_store, worker
+from draw.engine import commit as engine_commit
+from draw.engine import model as engine_model
+from draw.service import draws_lifecycle as lifecycle
+from draw.service import draws_store, roster_records, worker
 from draw.service.signature import RequestSignatureError, check_request_record
 from ledger import receipt as tlog_receipt
 from ledger.entries import decode_entry
@@ -166,6 +169,19 @@ def test_public_reads_leave_the_confidential_columns_in_the_database(db_url: str
         assert public.entries == full.entries and len(public.entries) == 1
         assert public.commit.commitment.draw_id == draw_id  # parsed once, kept with the entry
         assert public.commit.commitment is full.commit.commitment
+
+
+def test_a_population_joined_to_a_record_list_is_the_population_encoded_object_by_object() -> None:
+    make = engine_model.make_object
+    roster = [make(f"shop:{i}", f"第{i}号店", "城区所", "AB"[i % 2], ["食品"], None) for i in range(5)]
+    roster.sort(key=engine_commit.encode_object)  # a record list is sorted by its records' bytes
+    records = roster_records.record_list([engine_commit.encode_object(o) for o in roster])
+    inline = [make("91350100M000100Y43", "某公司", "城区所", "A", [], "2024-05-17")]
+    join = lifecycle.format_population
+    assert join(inline, records) == join(roster + inline)
+    assert join([], records) == join(roster) == records
+    assert join(inline) == join(inline, b"[]")
+    assert lifecycle.parse_population(join(inline, records)) == roster + inline
 
 
 def _flip(text: str) -> str:

@@ -171,7 +171,7 @@ def _draw_values(plan: draws_inputs.Plan, secret: bytes, publish_immediately: bo
         "publish_immediately": publish_immediately,
         "reveal_due_ms": lifecycle.embargo_ms(plan.request.embargo),
         "secret": secret,
-        "population": lifecycle.format_population(plan.objects),
+        "population": lifecycle.format_population(plan.objects[plan.roster_rows :], plan.roster_records),
     }
 
 

@@ -201,6 +201,7 @@ class Plan:
     request: engine.DrawRequest
     objects: list[model.InspectionObject]
     roster_rows: int
+    roster_records: bytes  # the record list of the roster's objects, the first roster_rows objects
     task: int | None
     participants: list[str]
     inspection_end: str
@@ -218,7 +219,7 @@ def plan_draw(service: Service, code: str, given: DrawIn) -> Plan:
     if not DRAW_ID.fullmatch(draw_id):
         raise _invalid("body.ref", f"draw id {draw_id!r} must match {DRAW_ID.pattern}")
     task, participants, task_end = _task(service, code, given.task)
-    roster = _roster_objects(service, code, given.objects_roster)
+    roster, records = _roster_objects(service, code, given.objects_roster)
     objects = roster + [_object(o) for o in given.objects]
     strata = tuple(model.make_rule(s.stratum, **s.model_dump(exclude={"stratum"})) for s in given.strata)
     sources, commitments = _sources(service, given.sources)
@@ -226,7 +227,7 @@ def plan_draw(service: Service, code: str, given: DrawIn) -> Plan:
     end = given.inspection_end or task_end or given.embargo
     date(end, "body.inspection_end" if given.inspection_end else "body.embargo")
     request = engine.DrawRequest(draw_id, code, strata, sources, given.embargo, given.disclosure, matching)
-    return Plan(draw_id, request, objects, len(roster), task, participants, end, commitments)
+    return Plan(draw_id, request, objects, len(roster), records, task, participants, end, commitments)
 
 
 def commit(plan: Plan, secret: bytes) -> engine.Commitment:
@@ -267,13 +268,16 @@ def _task(service: Service, code: str, index: int | None) -> tuple[int | None, l
     return index, task.participants(), str(task.record["end"])
 
 
-def _roster_objects(service: Service, code: str, index: int | None) -> list[model.InspectionObject]:
+def _roster_objects(
+    service: Service, code: str, index: int | None
+) -> tuple[list[model.InspectionObject], bytes]:
+    """Return the objects of roster snapshot ``index`` and its record list (the same objects)."""
     if index is None:
-        return []
+        return [], b"[]"
     snapshot = load_snapshot(service, index)
     if snapshot is None or snapshot.department != code or snapshot.kind != "objects":
         raise _invalid("body.objects_roster", f"no objects roster snapshot {index} of department {code}")
-    return snapshot.objects()
+    return snapshot.objects(), snapshot.content
 
 
 def _object(given: ObjectIn) -> model.InspectionObject:

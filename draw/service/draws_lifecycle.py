@@ -47,9 +47,17 @@ def seconds(time_ms: int) -> int:
 # -- the population and the engine's commitment -----------------------------------------------------
 
 
-def format_population(objects: Sequence[model.InspectionObject]) -> bytes:
-    """Return the service's copy of a population: the JSON array of the object records, in order."""
-    return b"[" + b",".join(engine_commit.encode_object(o) for o in objects) + b"]"
+def format_population(objects: Sequence[model.InspectionObject], records: bytes = b"[]") -> bytes:
+    """Return the service's copy of a population: the JSON array of the object records, in order.
+
+    ``records`` is a record list (docs/draw-spec.md §7) whose objects come first, such as a roster
+    snapshot's content: its bytes are the records of its objects already, so only ``objects`` are
+    encoded after it.
+    """
+    encoded = b",".join(engine_commit.encode_object(o) for o in objects)
+    if records == b"[]":
+        return b"[" + encoded + b"]"
+    return records[:-1] + b"," + encoded + b"]" if encoded else records
 
 
 def parse_population(data: bytes) -> list[model.InspectionObject]:
