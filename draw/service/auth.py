@@ -187,7 +187,10 @@ def require_self(department: Department, code: str) -> None:
 
 
 def require_reader(department: Department, code: str) -> None:
-    """Raise ProblemError ``forbidden`` (403) unless ``department`` is ``code`` or has ``oversee``."""
+    """Raise ProblemError ``forbidden`` (403) unless ``department`` is ``code`` or has ``oversee``;
+    ``not-found`` (404) naming ``path.code`` first if ``code`` is not a department code at all."""
+    if not CODE_PATTERN.fullmatch(code):
+        raise ProblemError.field("not-found", "path.code", f"no department {code}")
     if department.code != code and "oversee" not in department.roles:
         raise ProblemError.field(
             "forbidden", "path.code", f"department {department.code} may read only its own records"
