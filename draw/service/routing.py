@@ -16,8 +16,9 @@ receives a :class:`Submission` only after, in this order:
 3. ``Idempotency-Key`` was read (400); a completed request with the same key and fingerprint is
    replayed at once, a different fingerprint is refused (422), a running one answers 409; otherwise
    the key is reserved;
-4. the signature was verified: required when the department has a key, refused when it has none
-   (403 ``invalid-signature``); a signed body must be canonical JSON (400).
+4. the signature was verified against the department's key as it is now, read after the
+   reservation (409 while an administrator changes it): required when the department has a key,
+   refused when it has none (403 ``invalid-signature``); a signed body must be canonical JSON (400).
 
 The handler must raise (ProblemError for the client's mistakes) before any durable write, and make
 its ledger append its last fallible step: a 2xx response (which must have a body, not a stream) is
@@ -39,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from draw.service import idempotency
-from draw.service.auth import CODE_PATTERN, Department, require_department, require_role
+from draw.service.auth import CODE_PATTERN, Department, require_department, require_role, signing_key
 from draw.service.core import Service, service_of
 from draw.service.http import ProblemError, parse_json, read_body, require_json_content_type, validate
 from draw.service.signature import HEADER as SIGNATURE_HEADER
@@ -50,6 +51,7 @@ from draw.service.signature import (
     request_record,
     verify_request_signature,
 )
+from keys import new_verifier
 from ledger import jcs
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -202,7 +204,8 @@ def _signature(
     request: Request, service: Service, department: Department, key: str, target: str, body: bytes
 ) -> SignedRequest | None:
     values = request.headers.getlist(SIGNATURE_HEADER)
-    verifier = department.verifier()
+    vkey = signing_key(service, department.code)  # read after the reservation: see department_keys
+    verifier = None if vkey is None else new_verifier(vkey)
     if verifier is None and not values:
         return None
     if verifier is None or len(values) != 1:
