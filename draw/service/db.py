@@ -9,7 +9,8 @@ The migrations keep their own version table, ``draw_alembic_version``, beside th
     draw_departments        code -> name, vkey (or NULL), roles (space-separated), SHA-256 of the API
                             token, ledger_index of its dept.register entry (NULL until appended)
     draw_idempotency_keys   (department, Idempotency-Key) -> request fingerprint and, once the first
-                            request completed, its stored response (status NULL while in progress)
+                            request completed, its stored response (status NULL while in progress);
+                            completed ones are pruned after ``Config.idempotency_retention_ms``
     draw_department_keys    one row per key entry of a department (its dept.register, then each
                             dept.key): the vkey (or NULL) in force from that entry on; at most one
                             row per department is pending (a key change under way)
@@ -48,6 +49,7 @@ idempotency_keys = sa.Table(
     sa.Column("location", sa.Text, nullable=True),
     sa.Column("body", sa.LargeBinary, nullable=True),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Index("draw_idempotency_keys_created", "created_ms"),
 )
 
 department_keys = sa.Table(

@@ -184,7 +184,8 @@ def _process(request: Request, body: bytes, handler: Callable[[Submission], Resp
     key = idempotency.idempotency_key(request)
     target = request_target(request)
     print_ = idempotency.fingerprint(request.method, target, body)
-    stored = idempotency.reserve(service.engine, department.code, key, print_, service.clock())
+    retention = service.config.idempotency_retention_ms
+    stored = idempotency.reserve(service.engine, department.code, key, print_, service.clock(), retention)
     if stored is not None:
         return stored.response()
     try:
