@@ -29,6 +29,7 @@ class Config:
     """Limits and windows of the API. Every field has a safe default."""
 
     max_body_bytes: int = 1 << 20
+    max_roster_body_bytes: int = 64 << 20
     signature_window_ms: int = 5 * 60 * 1000
     idempotency_retention_ms: int = 24 * 60 * 60 * 1000
     page_limit_default: int = 50

@@ -66,7 +66,9 @@ def idempotency_key(request: Request) -> str:
 def fingerprint(method: str, target: str, body: bytes) -> bytes:
     """Return SHA-256(method || " " || target || "\\n" || body), target being the path as sent with
     its query: what "the same request" means."""
-    return hashlib.sha256(f"{method} {target}\n".encode() + body).digest()
+    digest = hashlib.sha256(f"{method} {target}\n".encode())
+    digest.update(body)  # no copy of the body, which may be a large roster
+    return digest.digest()
 
 
 @dataclass(frozen=True)

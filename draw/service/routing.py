@@ -10,7 +10,8 @@ the role checks itself.
 ``api_post(path, handler, operation)``: ``handler(submission) -> Response`` is a plain ``def`` that
 receives a :class:`Submission` only after, in this order:
 
-1. the body was read (at most ``Config.max_body_bytes``, else 413);
+1. the body was read (at most ``Config.max_body_bytes``, or what the route's ``body_limit`` says, else
+   413);
 2. the token was checked (401), the department has the ``submit`` role (403), and the body is
    ``Content-Type: application/json`` (415);
 3. ``Idempotency-Key`` was read (400); a completed request with the same key and fingerprint is
@@ -41,7 +42,7 @@ from starlette.routing import Route
 
 from draw.service import idempotency
 from draw.service.auth import CODE_PATTERN, Department, require_department, require_role, signing_key
-from draw.service.core import Service, service_of
+from draw.service.core import Config, Service, service_of
 from draw.service.http import ProblemError, parse_json, read_body, require_json_content_type, validate
 from draw.service.signature import HEADER as SIGNATURE_HEADER
 from draw.service.signature import (
@@ -156,16 +157,29 @@ class Submission:
         return None if self.signed is None else request_record(self.signed)
 
 
-def api_post(path: str, handler: Callable[[Submission], Response], operation: Operation) -> ApiRoute:
-    """Return the POST route of ``handler``, behind the pipeline of the module docstring."""
+def api_post(
+    path: str,
+    handler: Callable[[Submission], Response],
+    operation: Operation,
+    body_limit: Callable[[Config], int] | None = None,
+) -> ApiRoute:
+    """Return the POST route of ``handler``, behind the pipeline of the module docstring.
+
+    ``body_limit(config)`` is the route's largest body (default ``config.max_body_bytes``).
+    """
+    limit_of = body_limit or _default_body_limit
 
     async def endpoint(request: Request) -> Response:
-        body = await read_body(request, service_of(request).config.max_body_bytes)
+        body = await read_body(request, limit_of(service_of(request).config))
         return await run_in_threadpool(_process, request, body, handler)
 
     endpoint.__name__ = getattr(handler, "__name__", "endpoint")
     endpoint.__doc__ = handler.__doc__
     return ApiRoute(path, endpoint, "POST", operation, handler)
+
+
+def _default_body_limit(config: Config) -> int:
+    return config.max_body_bytes
 
 
 def request_target(request: Request) -> str:
