@@ -221,9 +221,7 @@ def plan_draw(service: Service, code: str, given: DrawIn) -> Plan:
     draw_id = f"{code}-{given.ref}"
     if not DRAW_ID.fullmatch(draw_id):
         raise _invalid("body.ref", f"draw id {draw_id!r} must match {DRAW_ID.pattern}")
-    task = _task(service, code, given.task)
-    participants = [code] if task is None else task.participants()
-    task_end = None if task is None else str(task.record["end"])
+    task, participants, task_end = _task(service, code, given.task)
     roster = _roster_objects(service, code, given.objects_roster)
     objects = roster + [_object(o) for o in given.objects]
     strata = tuple(model.make_rule(s.stratum, **s.model_dump(exclude={"stratum"})) for s in given.strata)
@@ -232,8 +230,7 @@ def plan_draw(service: Service, code: str, given: DrawIn) -> Plan:
     end = given.inspection_end or task_end or given.embargo
     date(end, "body.inspection_end" if given.inspection_end else "body.embargo")
     request = engine.DrawRequest(draw_id, code, strata, sources, given.embargo, given.disclosure, matching)
-    index = None if task is None else task.index
-    return Plan(draw_id, request, objects, len(roster), index, participants, end, commitments)
+    return Plan(draw_id, request, objects, len(roster), task, participants, end, commitments)
 
 
 def commit(plan: Plan, secret: bytes) -> engine.Commitment:
@@ -265,13 +262,13 @@ def engine_field(message: str, roster_rows: int) -> str:
     return "body." + path
 
 
-def _task(service: Service, code: str, index: int | None) -> Task | None:
+def _task(service: Service, code: str, index: int | None) -> tuple[int | None, list[str], str | None]:
     if index is None:
-        return None
+        return None, [code], None
     task = load_task(service, index)
     if task is None or task.record["department"] != code:
         raise _invalid("body.task", f"no task {index} of department {code}")
-    return task
+    return index, task.participants(), str(task.record["end"])
 
 
 def _roster_objects(service: Service, code: str, index: int | None) -> list[model.InspectionObject]:
@@ -338,12 +335,12 @@ def _fresh_commitments(service: Service, commitments: list[bytes]) -> tuple[byte
 
 
 def _matching(
-    service: Service, given: MatchingIn, participants: Sequence[str], task: Task | None
+    service: Service, given: MatchingIn, participants: Sequence[str], task: int | None
 ) -> model.Matching:
     if task is None or "pools" in given.model_fields_set:
         pools = _pools(service, given.pools, participants)
-    else:
-        pools = _pools(service, _task_pools(task), participants)
+    else:  # the task's pools: read again, one query, only when they are used
+        pools = _pools(service, _task_pools(load_task(service, task)), participants)
     inspectors = [*pools, *_inspectors(given.inspectors)]
     field = "body.matching"
     try:
@@ -358,9 +355,11 @@ def _matching(
         raise _invalid(field, str(exc)) from None
 
 
-def _task_pools(task: Task) -> list[int]:
+def _task_pools(task: Task | None) -> list[int]:
     """Return the roster index of every participant's latest pool of ``task``, in participant order.
     Raises ProblemError 422 naming ``body.matching.pools`` if a participant attached none."""
+    if task is None:  # plan_draw found it a moment ago, and a task is never removed
+        raise AssertionError("draws: the task of a draw request vanished")
     missing = [code for code in task.participants() if code not in task.pools]
     if missing:
         raise _invalid(
