@@ -166,7 +166,7 @@ def _build_demo(args: argparse.Namespace, env: Mapping[str, str], home: Path) ->
     clock = demo.DemoClock(now)
     key = keys.load_signing_key(env, home, None)
     log = Ledger(store.create_engine(ledger_cli.database_url(env, None)), key, registry(), clock=clock)
-    service = draw.service.Service(log, clock=clock, config=draw.service.Config(max_body_bytes=64 << 20))
+    service = draw.service.Service(log, clock=clock)  # its rosters fit Config.max_roster_body_bytes
     try:
         clock.now = demo.START_MS  # a fresh demo ledger starts in 2024 (draw.service.demo)
         log.init("fairdraw.demo/log")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import urllib.parse
 from collections.abc import Iterator
 
 import pytest
@@ -87,6 +88,23 @@ def test_department_matrix(world: World) -> None:
     assert_problem(
         world.client.get("/api/v1/departments/XX", headers=world.auth("ZJ")), 404, "not-found", "path.code"
     )
+
+
+BAD_CODE_PATHS = [
+    "/departments/hz",
+    "/departments/H%20Z/items",
+    "/departments/-/rosters",
+    "/departments/%E6%9D%AD/plans",
+    "/departments/x/tasks",
+    "/departments/hz/keys",
+]
+
+
+@pytest.mark.parametrize("path", BAD_CODE_PATHS)
+def test_a_path_code_that_is_no_department_code_is_not_found(world: World, path: str) -> None:
+    response = world.client.get("/api/v1" + path, headers=world.auth("ZJ"))
+    doc = assert_problem(response, 404, "not-found", "path.code")
+    assert doc["errors"][0]["message"] == f"no department {urllib.parse.unquote(path.split('/')[2])}"
 
 
 def test_list_matrix_and_pagination(world: World) -> None:

@@ -127,6 +127,31 @@ def test_dept_token_replaces_the_token(home: Path, capsys: pytest.CaptureFixture
     assert code == 1 and err == "fairdraw: no registered department QZ\n"
 
 
+def test_dept_key_rotates_and_removes_a_key_in_the_ledger(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = department_key("NB").verifier_key, department_key("NB2").verifier_key
+    assert run(capsys, "dept", "add", "NB", "宁波", "--vkey", old)[0] == 0
+    code, out, err = run(capsys, "dept", "key", "NB", "--vkey", new)
+    assert (code, out, err) == (0, f"department NB signs with {new} from ledger entry 2 on\n", "")
+    code, out, err = run(capsys, "dept", "key", "NB", "--remove", "--wait", "0")
+    assert (code, out) == (0, "department NB has no key from ledger entry 3 on (its requests are unsigned)\n")
+    bodies = [decode_entry(e).body for e in _entries(capsys)[2:]]
+    assert bodies == [
+        {"department": "NB", "vkey": new, "supersedes": 1},
+        {"department": "NB", "vkey": None, "supersedes": 2},
+    ]
+    for argv, message in (
+        (["dept", "key", "NB", "--remove"], "fairdraw: department NB has no key\n"),
+        (["dept", "key", "QZ", "--vkey", new], "fairdraw: no registered department QZ\n"),
+        (["dept", "key", "NB", "--vkey", "nope"], "fairdraw: verifier key"),
+        (["dept", "key", "NB", "--vkey", new, "--wait", "-1"], "fairdraw: dept key: --wait must be"),
+    ):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "" and err.startswith(message), (argv, err)
+    assert len(_entries(capsys)) == 4
+
+
 def test_serve_refuses_zero_workers(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "serve", "--workers", "0")
     assert code == 1 and err == "fairdraw: serve: --workers must be at least 1\n"

@@ -42,3 +42,33 @@ def test_migrations_match_the_metadata_and_are_idempotent(db_url: str) -> None:
         assert not {t for t in tables if t.startswith("ledger_")}, "service migrations made ledger tables"
     finally:
         engine.dispose()
+
+
+def test_revision_0005_starts_the_key_history_of_registered_departments(db_url: str) -> None:
+    from alembic import command
+
+    engine = store.create_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0004")
+            for code, vkey, index in (("HZ", None, 1), ("NB", "nb+00000000+AAAA", 2), ("QZ", None, None)):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO draw_departments (code, name, vkey, roles, token_hash, ledger_index, "
+                        "created_ms) VALUES (:code, :code, :vkey, 'submit', :hash, :index, 5)"
+                    ),
+                    {"code": code, "vkey": vkey, "hash": code.encode(), "index": index},
+                )
+        db.migrate(engine)
+        table = db.department_keys
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(table).order_by(table.c.ledger_index)).all()
+        assert [(r.department, r.vkey, r.ledger_index, r.supersedes, r.pending) for r in rows] == [
+            ("HZ", None, 1, None, None),
+            ("NB", "nb+00000000+AAAA", 2, None, None),
+        ]
+    finally:
+        engine.dispose()

@@ -58,5 +58,7 @@ def test_every_metric_is_documented() -> None:
 def test_the_defaults_the_prose_states_are_the_code_defaults() -> None:
     config = Config()
     assert f"{config.max_body_bytes:,} bytes" in DOC
+    assert f"**{config.max_roster_body_bytes:,} bytes** ({config.max_roster_body_bytes >> 20} MiB" in DOC
     assert f"within **{config.signature_window_ms // 60_000} minutes**" in DOC
+    assert f"is kept for **{config.idempotency_retention_ms // 3_600_000} hours**" in DOC
     assert f"(1 to {config.page_limit_max}, default {config.page_limit_default})" in DOC

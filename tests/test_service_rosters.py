@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from draw.service import rosters
+from draw.service import Config, rosters
 from draw.service.signature import HEADER as SIGNATURE_HEADER
 from draw.service.signature import check_request_record
 from ledger import blobs, jcs, tree
@@ -283,6 +283,7 @@ def test_bad_uploads_write_nothing(
 
 
 def test_oversize_upload_writes_nothing(world: World) -> None:
+    world.service.config = Config(max_roster_body_bytes=1 << 20)  # rosters have their own limit
     _refused(world, upload("objects", "csv", b"x" * 800_000), 413, "content-too-large", "body")
 
 

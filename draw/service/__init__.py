@@ -13,7 +13,8 @@ The composing module mounts what this package exports, once::
 Modules: ``http`` (problem documents, strict JSON, cursors), ``auth`` (departments, tokens, roles),
 ``signature`` (signed requests), ``idempotency`` (Idempotency-Key), ``routing`` (ApiRoute and the POST
 pipeline), ``openapi`` (the OpenAPI document and docs page), ``observability`` (metrics, JSON logs),
-``ops`` (health endpoints), ``core`` (Service), ``db`` (tables, migrations), ``departments``.
+``ops`` (health endpoints), ``core`` (Service), ``db`` (tables, migrations), ``departments``,
+``department_keys`` (key rotation and history).
 Later modules add their routes to :data:`routes`, their entry types to :data:`ENTRY_TYPES` and their
 tables to ``db.metadata`` (with a migration revision).
 """
@@ -28,7 +29,19 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from draw.service import departments, disclosures, draws, items, openapi, ops, plans, rosters, tasks, worker
+from draw.service import (
+    department_keys,
+    departments,
+    disclosures,
+    draws,
+    items,
+    openapi,
+    ops,
+    plans,
+    rosters,
+    tasks,
+    worker,
+)
 from draw.service.auth import authenticated_code
 from draw.service.core import Config, Service
 from draw.service.http import API_PREFIX, EXCEPTION_HANDLERS
@@ -36,6 +49,7 @@ from draw.service.observability import ObservabilityMiddleware
 
 routes = [
     *departments.routes,
+    *department_keys.routes,
     *rosters.routes,
     *items.routes,
     *plans.routes,
@@ -49,6 +63,7 @@ middleware = [Middleware(ObservabilityMiddleware, department_of=authenticated_co
 exception_handlers: dict[Any, Any] = dict(EXCEPTION_HANDLERS)
 ENTRY_TYPES = [
     *departments.ENTRY_TYPES,
+    *department_keys.ENTRY_TYPES,
     *rosters.ENTRY_TYPES,
     *items.ENTRY_TYPES,
     *plans.ENTRY_TYPES,

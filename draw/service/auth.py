@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 
 from draw.service import db
-from draw.service.core import service_of
+from draw.service.core import Service, service_of
 from draw.service.http import ProblemError
 from keys import Ed25519Verifier, new_verifier
 from ledger import store
@@ -188,8 +188,37 @@ def require_self(department: Department, code: str) -> None:
 
 
 def require_reader(department: Department, code: str) -> None:
-    """Raise ProblemError ``forbidden`` (403) unless ``department`` is ``code`` or has ``oversee``."""
+    """Raise ProblemError ``forbidden`` (403) unless ``department`` is ``code`` or has ``oversee``;
+    ``not-found`` (404) naming ``path.code`` first if ``code`` is not a department code at all."""
+    if not CODE_PATTERN.fullmatch(code):
+        raise ProblemError.field("not-found", "path.code", f"no department {code}")
     if department.code != code and "oversee" not in department.roles:
         raise ProblemError.field(
             "forbidden", "path.code", f"department {department.code} may read only its own records"
         )
+
+
+def signing_key(service: Service, code: str) -> str | None:
+    """Return the vkey department ``code`` signs its requests with now (None: it must not sign).
+
+    Read afresh for every POST, after its Idempotency-Key is reserved, so that a key change
+    (``draw.service.department_keys``) either sees the request in progress and waits for it, or the
+    request sees the change. One query. Raises ProblemError ``conflict`` (409, ``Retry-After: 1``)
+    naming ``Fairdraw-Signature`` while a change of the department's key is under way.
+    """
+    table, changes = db.departments, db.department_keys
+    changing = (
+        sa.select(changes.c.id).where(changes.c.department == code, changes.c.pending.is_(True)).exists()
+    )
+    with service.engine.connect() as conn:
+        select = sa.select(table.c.vkey, changing.label("changing")).where(table.c.code == code)
+        row = conn.execute(select).one()
+    if row.changing:
+        raise ProblemError.field(
+            "conflict",
+            "Fairdraw-Signature",
+            f"the key of department {code} is being changed; retry in a moment",
+            headers={"Retry-After": "1"},
+        )
+    vkey: str | None = row.vkey
+    return vkey

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
-from draw.service import db
+from draw.service import db, idempotency
 from draw.service.observability import Metrics
 from ledger import store
 from ledger.audit import quick_audit
@@ -32,7 +32,9 @@ class Config:
     """Limits and windows of the API. Every field has a safe default."""
 
     max_body_bytes: int = 1 << 20
+    max_roster_body_bytes: int = 64 << 20
     signature_window_ms: int = 5 * 60 * 1000
+    idempotency_retention_ms: int = 24 * 60 * 60 * 1000
     page_limit_default: int = 50
     page_limit_max: int = 500
 
@@ -74,12 +76,14 @@ class Service:
         self._caches: dict[str, Cache[Any, Any]] = {}
 
     def start(self) -> None:
-        """Migrate the service's tables, then run the ledger's quick audit (O(log n) reads) and record it.
+        """Migrate the service's tables, prune the expired Idempotency-Keys, then run the ledger's
+        quick audit (O(log n) reads) and record it.
 
         A failed audit does not raise: the service then answers ``/readyz`` with 503 and the reason.
         Raises only if the database cannot be migrated.
         """
         db.migrate(self.engine)
+        idempotency.prune(self.engine, self.clock(), self.config.idempotency_retention_ms)
         try:
             size = quick_audit(self.engine)
         except (LedgerError, LookupError, ValueError) as exc:

@@ -9,7 +9,11 @@ The migrations keep their own version table, ``draw_alembic_version``, beside th
     draw_departments        code -> name, vkey (or NULL), roles (space-separated), SHA-256 of the API
                             token, ledger_index of its dept.register entry (NULL until appended)
     draw_idempotency_keys   (department, Idempotency-Key) -> request fingerprint and, once the first
-                            request completed, its stored response (status NULL while in progress)
+                            request completed, its stored response (status NULL while in progress);
+                            completed ones are pruned after ``Config.idempotency_retention_ms``
+    draw_department_keys    one row per key entry of a department (its dept.register, then each
+                            dept.key): the vkey (or NULL) in force from that entry on; at most one
+                            row per department is pending (a key change under way)
 """
 
 from __future__ import annotations
@@ -45,6 +49,23 @@ idempotency_keys = sa.Table(
     sa.Column("location", sa.Text, nullable=True),
     sa.Column("body", sa.LargeBinary, nullable=True),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Index("draw_idempotency_keys_created", "created_ms"),
+)
+
+department_keys = sa.Table(
+    "draw_department_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("department", sa.Text, sa.ForeignKey("draw_departments.code"), nullable=False),
+    sa.Column("vkey", sa.Text, nullable=True),
+    sa.Column("supersedes", sa.BigInteger, nullable=True),  # NULL for the dept.register entry
+    sa.Column("ledger_index", sa.BigInteger, nullable=True),  # NULL while pending
+    sa.Column("ledger_size", sa.BigInteger, nullable=False),  # the ledger's size before the append
+    sa.Column("pending", sa.Boolean, nullable=True),  # true while pending, else NULL: one per department
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("ledger_index", name="draw_department_keys_ledger_index"),
+    sa.UniqueConstraint("department", "pending", name="draw_department_keys_pending"),
+    sa.Index("draw_department_keys_department", "department", "ledger_index"),
 )
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

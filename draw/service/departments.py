@@ -109,8 +109,9 @@ def register_department(
     """Register a department; append its ``dept.register`` entry; return it and its new API token.
 
     The token is returned once and stored only as a hash. The row is written first, inactive; the
-    ledger append activates it. If the append fails, the row is removed again. Raises ValueError for a
-    bad code, name, vkey or role, or a code already registered; LedgerError if the append fails.
+    ledger append activates it and starts the department's key history with ``vkey``. If the append
+    fails, the row is removed again. Raises ValueError for a bad code, name, vkey or role, or a code
+    already registered; LedgerError if the append fails.
     """
     check_code(code)
     check_name(name)
@@ -127,6 +128,15 @@ def register_department(
     table = db.departments
     with service.engine.begin() as conn:
         conn.execute(sa.update(table).where(table.c.code == code).values(ledger_index=receipt.index))
+        conn.execute(  # the first row of its key history (draw.service.department_keys)
+            sa.insert(db.department_keys).values(
+                department=code,
+                vkey=vkey,
+                ledger_index=receipt.index,
+                ledger_size=receipt.index,
+                created_ms=service.clock(),
+            )
+        )
     return Department(code, name, vkey, role_set, receipt.index), token
 
 

@@ -2,9 +2,10 @@
 
 The body of ``POST /departments/{code}/draws`` (:class:`DrawIn`) names the population (inline
 objects and/or an objects roster snapshot), the strata rules, the inspector side (inline inspectors
-and/or inspector roster snapshots of the participating departments, the team rules, exclusions and
-history), the randomness sources (drand quicknet by default; optionally a ceremony and announced
-lottery draws), the embargo date and whether the list is published at once.
+and/or inspector roster snapshots of the participating departments — by default, in a draw for a
+task, the latest pool each of them attached to the task — the team rules, exclusions and history),
+the randomness sources (drand quicknet by default; optionally a ceremony and announced lottery
+draws), the embargo date and whether the list is published at once.
 
 :func:`plan_draw` checks everything the engine does not (rosters, tasks, deadlines, ceremony
 commitments never used before) and builds the engine's request; :func:`commit` runs
@@ -30,7 +31,7 @@ from draw.service.draws_entries import DRAW_ID
 from draw.service.http import ProblemError
 from draw.service.publishing import ApiModel, date
 from draw.service.rosters import load_snapshot
-from draw.service.tasks import load_task
+from draw.service.tasks import Task, load_task
 
 REF_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -117,7 +118,10 @@ class MatchingIn(ApiModel):
     rules: TeamRulesIn
     inspectors: list[InspectorIn] = pydantic.Field(default_factory=list)
     pools: list[Annotated[int, pydantic.Field(ge=0)]] = pydantic.Field(
-        default_factory=list, max_length=64, description="ledger indexes of inspectors roster snapshots"
+        default_factory=list,
+        max_length=64,
+        description="ledger indexes of inspectors roster snapshots; omitted in a draw for a task: the "
+        "latest pool each participating department attached to the task",
     )
     exclusions: list[ExclusionIn] = pydantic.Field(default_factory=list)
     history: list[PastInspectionIn] = pydantic.Field(default_factory=list)
@@ -223,7 +227,7 @@ def plan_draw(service: Service, code: str, given: DrawIn) -> Plan:
     objects = roster + [_object(o) for o in given.objects]
     strata = tuple(model.make_rule(s.stratum, **s.model_dump(exclude={"stratum"})) for s in given.strata)
     sources, commitments = _sources(service, given.sources)
-    matching = None if given.matching is None else _matching(service, given.matching, participants)
+    matching = None if given.matching is None else _matching(service, given.matching, participants, task)
     end = given.inspection_end or task_end or given.embargo
     date(end, "body.inspection_end" if given.inspection_end else "body.embargo")
     request = engine.DrawRequest(draw_id, code, strata, sources, given.embargo, given.disclosure, matching)
@@ -334,8 +338,14 @@ def _fresh_commitments(service: Service, commitments: list[bytes]) -> tuple[byte
 # -- the inspector side ---------------------------------------------------------------------------
 
 
-def _matching(service: Service, given: MatchingIn, participants: Sequence[str]) -> model.Matching:
-    inspectors = [*_pools(service, given.pools, participants), *_inspectors(given.inspectors)]
+def _matching(
+    service: Service, given: MatchingIn, participants: Sequence[str], task: int | None
+) -> model.Matching:
+    if task is None or "pools" in given.model_fields_set:
+        pools = _pools(service, given.pools, participants)
+    else:  # the task's pools: read again, one query, only when they are used
+        pools = _pools(service, _task_pools(load_task(service, task)), participants)
+    inspectors = [*pools, *_inspectors(given.inspectors)]
     field = "body.matching"
     try:
         rules = teams.TeamRules(**given.rules.model_dump() | {"departments": tuple(given.rules.departments)})
@@ -347,6 +357,21 @@ def _matching(service: Service, given: MatchingIn, participants: Sequence[str]) 
         )
     except ValueError as exc:
         raise _invalid(field, str(exc)) from None
+
+
+def _task_pools(task: Task | None) -> list[int]:
+    """Return the roster index of every participant's latest pool of ``task``, in participant order.
+    Raises ProblemError 422 naming ``body.matching.pools`` if a participant attached none."""
+    if task is None:  # plan_draw found it a moment ago, and a task is never removed
+        raise AssertionError("draws: the task of a draw request vanished")
+    missing = [code for code in task.participants() if code not in task.pools]
+    if missing:
+        raise _invalid(
+            "body.matching.pools",
+            f"{' and '.join(missing)} attached no inspector pool to task {task.index} "
+            f"(POST .../tasks/{task.index}/pool); attach one, or name the pools",
+        )
+    return [task.pools[code][0] for code in task.participants()]
 
 
 def _pools(service: Service, indexes: Sequence[int], participants: Sequence[str]) -> list[teams.Inspector]:

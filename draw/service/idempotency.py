@@ -12,8 +12,13 @@ path and the body bytes (:func:`fingerprint`). For each (department, key):
 * same key, another fingerprint: 422 ``idempotency-key-reused``.
 * no key: 400 ``idempotency-key-missing``; a malformed key: 400 ``malformed-request``.
 
-Completed keys are kept indefinitely. A key whose request was cut off by a crash stays reserved
-(409): the client must find out through the API whether the request took effect, and use a new key.
+A completed key is kept for ``Config.idempotency_retention_ms`` (default 24 hours) from its first
+request's arrival (``created_ms``): within it the response is replayed; after it the key is free
+again, whether or not it has been pruned yet (:func:`reserve` treats an expired row as absent).
+:func:`prune` deletes the expired rows; the draw worker runs it every round and the service at
+start-up. A key still reserved is never pruned: one whose request was cut off by a crash stays
+reserved (409), and the client must find out through the API whether the request took effect, and
+use a new key.
 """
 
 from __future__ import annotations
@@ -61,7 +66,9 @@ def idempotency_key(request: Request) -> str:
 def fingerprint(method: str, target: str, body: bytes) -> bytes:
     """Return SHA-256(method || " " || target || "\\n" || body), target being the path as sent with
     its query: what "the same request" means."""
-    return hashlib.sha256(f"{method} {target}\n".encode() + body).digest()
+    digest = hashlib.sha256(f"{method} {target}\n".encode())
+    digest.update(body)  # no copy of the body, which may be a large roster
+    return digest.digest()
 
 
 @dataclass(frozen=True)
@@ -81,17 +88,24 @@ class StoredResponse:
         return Response(self.body, status_code=self.status, headers=headers, media_type=self.content_type)
 
 
-def reserve(engine: Engine, department: str, key: str, print_: bytes, now_ms: int) -> StoredResponse | None:
+def reserve(
+    engine: Engine, department: str, key: str, print_: bytes, now_ms: int, retention_ms: int
+) -> StoredResponse | None:
     """Reserve ``key`` for a new request, or return the stored response to replay.
 
-    One short transaction. Raises ProblemError ``idempotency-key-reused`` (422) if the key was used
-    with another fingerprint, ``idempotency-key-outstanding`` (409) if its first request is running.
+    A completed key older than ``retention_ms`` (``now_ms - created_ms >= retention_ms``) counts as
+    unused: it is deleted and reserved anew. One short transaction. Raises ProblemError
+    ``idempotency-key-reused`` (422) if the key was used with another fingerprint,
+    ``idempotency-key-outstanding`` (409) if its first request is running.
     """
     table = db.idempotency_keys
     where = sa.and_(table.c.department == department, table.c.key == key)
     try:
         with engine.begin() as conn:
             row = conn.execute(sa.select(table).where(where)).first()
+            if row is not None and row.status is not None and now_ms - row.created_ms >= retention_ms:
+                conn.execute(sa.delete(table).where(where, table.c.status.is_not(None)))
+                row = None
             if row is None:
                 conn.execute(
                     sa.insert(table).values(
@@ -144,3 +158,14 @@ def release(engine: Engine, department: str, key: str) -> None:
                 table.c.department == department, table.c.key == key, table.c.status.is_(None)
             )
         )
+
+
+def prune(engine: Engine, now_ms: int, retention_ms: int) -> int:
+    """Delete every completed key older than ``retention_ms`` at ``now_ms``; return how many. Reserved
+    keys (requests in progress, or cut off by a crash) are never deleted. One indexed statement."""
+    table = db.idempotency_keys
+    with engine.begin() as conn:
+        deleted: int = conn.execute(
+            sa.delete(table).where(table.c.status.is_not(None), table.c.created_ms <= now_ms - retention_ms)
+        ).rowcount
+    return deleted

@@ -379,7 +379,7 @@ ENTRY_TYPES = [
 def list_items(request: Request) -> Response:
     """GET /departments/{code}/items: the department's item lists, oldest first, paged."""
     require_department(request)
-    code = request.path_params["code"]
+    code = publishing.path_code(request)
     service = service_of(request)
     query = page_query(request, service.config.page_limit_default, service.config.page_limit_max, (int,))
     listed = [c for c in item_lists.c if c.name != "content"]  # a page never reads the items

@@ -296,7 +296,7 @@ ENTRY_TYPES = [EntryType(ENTRY_TYPE, _check_plan_entry, "an annual inspection pl
 def list_plans(request: Request) -> Response:
     """GET /departments/{code}/plans: the department's plans, oldest first, paged."""
     require_department(request)
-    code = request.path_params["code"]
+    code = publishing.path_code(request)
     service = service_of(request)
     query = page_query(request, service.config.page_limit_default, service.config.page_limit_max, (int,))
     select = sa.select(plans).where(plans.c.department == code, publishing.published(plans))

@@ -177,6 +177,17 @@ def path_index(request: Request) -> int:
     return int(raw)
 
 
+def path_code(request: Request) -> str:
+    """Return the ``{code}`` path parameter if it is a department code (``CODE_PATTERN``).
+
+    Raises ProblemError ``not-found`` (404) naming ``path.code`` for anything else.
+    """
+    raw = request.path_params["code"]
+    if not isinstance(raw, str) or not CODE_PATTERN.fullmatch(raw):
+        raise ProblemError.field("not-found", "path.code", f"no department {raw}")
+    return raw
+
+
 def published(table: sa.Table) -> sa.ColumnElement[bool]:
     """The condition selecting the rows of ``table`` whose entry is in the ledger."""
     return table.c.ledger_index.is_not(None)

@@ -10,14 +10,16 @@ the role checks itself.
 ``api_post(path, handler, operation)``: ``handler(submission) -> Response`` is a plain ``def`` that
 receives a :class:`Submission` only after, in this order:
 
-1. the body was read (at most ``Config.max_body_bytes``, else 413);
+1. the body was read (at most ``Config.max_body_bytes``, or what the route's ``body_limit`` says, else
+   413);
 2. the token was checked (401), the department has the ``submit`` role (403), and the body is
    ``Content-Type: application/json`` (415);
 3. ``Idempotency-Key`` was read (400); a completed request with the same key and fingerprint is
    replayed at once, a different fingerprint is refused (422), a running one answers 409; otherwise
    the key is reserved;
-4. the signature was verified: required when the department has a key, refused when it has none
-   (403 ``invalid-signature``); a signed body must be canonical JSON (400).
+4. the signature was verified against the department's key as it is now, read after the
+   reservation (409 while an administrator changes it): required when the department has a key,
+   refused when it has none (403 ``invalid-signature``); a signed body must be canonical JSON (400).
 
 The handler must raise (ProblemError for the client's mistakes) before any durable write, and make
 its ledger append its last fallible step: a 2xx response (which must have a body, not a stream) is
@@ -39,8 +41,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from draw.service import idempotency
-from draw.service.auth import CODE_PATTERN, Department, require_department, require_role
-from draw.service.core import Service, service_of
+from draw.service.auth import CODE_PATTERN, Department, require_department, require_role, signing_key
+from draw.service.core import Config, Service, service_of
 from draw.service.http import ProblemError, parse_json, read_body, require_json_content_type, validate
 from draw.service.signature import HEADER as SIGNATURE_HEADER
 from draw.service.signature import (
@@ -50,6 +52,7 @@ from draw.service.signature import (
     request_record,
     verify_request_signature,
 )
+from keys import new_verifier
 from ledger import jcs
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -167,16 +170,29 @@ class Submission:
         return None if self.signed is None else request_record(self.signed)
 
 
-def api_post(path: str, handler: Callable[[Submission], Response], operation: Operation) -> ApiRoute:
-    """Return the POST route of ``handler``, behind the pipeline of the module docstring."""
+def api_post(
+    path: str,
+    handler: Callable[[Submission], Response],
+    operation: Operation,
+    body_limit: Callable[[Config], int] | None = None,
+) -> ApiRoute:
+    """Return the POST route of ``handler``, behind the pipeline of the module docstring.
+
+    ``body_limit(config)`` is the route's largest body (default ``config.max_body_bytes``).
+    """
+    limit_of = body_limit or _default_body_limit
 
     async def endpoint(request: Request) -> Response:
-        body = await read_body(request, service_of(request).config.max_body_bytes)
+        body = await read_body(request, limit_of(service_of(request).config))
         return await run_in_threadpool(_process, request, body, handler)
 
     endpoint.__name__ = getattr(handler, "__name__", "endpoint")
     endpoint.__doc__ = handler.__doc__
     return ApiRoute(path, endpoint, "POST", operation, handler)
+
+
+def _default_body_limit(config: Config) -> int:
+    return config.max_body_bytes
 
 
 def request_target(request: Request) -> str:
@@ -195,7 +211,8 @@ def _process(request: Request, body: bytes, handler: Callable[[Submission], Resp
     key = idempotency.idempotency_key(request)
     target = request_target(request)
     print_ = idempotency.fingerprint(request.method, target, body)
-    stored = idempotency.reserve(service.engine, department.code, key, print_, service.clock())
+    retention = service.config.idempotency_retention_ms
+    stored = idempotency.reserve(service.engine, department.code, key, print_, service.clock(), retention)
     if stored is not None:
         return stored.response()
     try:
@@ -215,7 +232,8 @@ def _signature(
     request: Request, service: Service, department: Department, key: str, target: str, body: bytes
 ) -> SignedRequest | None:
     values = request.headers.getlist(SIGNATURE_HEADER)
-    verifier = department.verifier()
+    vkey = signing_key(service, department.code)  # read after the reservation: see department_keys
+    verifier = None if vkey is None else new_verifier(vkey)
     if verifier is None and not values:
         return None
     if verifier is None or len(values) != 1:

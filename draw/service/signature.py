@@ -17,7 +17,8 @@ must carry exactly one signature, by the department's key. It travels in the req
 ``Fairdraw-Signature`` as standard base64 (with padding) of the note's bytes. A signed body must be
 RFC 8785 canonical JSON, so that the body recorded in the ledger can be re-canonicalized and hashed by
 anyone. The service records the note verbatim in the ledger entry the request causes
-(:func:`request_record`); with the department's key from its ``dept.register`` entry anyone can check
+(:func:`request_record`); with the department's key in force for that entry (its latest ``dept.register``
+or ``dept.key`` entry before it, ``draw.service.department_keys``) anyone can check
 it (:func:`check_request_record`): the department cannot deny the request and the operator cannot
 alter it.
 

@@ -10,7 +10,8 @@ and its period.
 In a joint task each department draws its own inspectors: every 配合部门 attaches its inspector
 roster snapshot with ``POST /departments/{code}/tasks/{index}/pool`` (a ``task.pool`` entry). A
 department may attach again; its latest attachment counts. The 发起部门's pool is the task's
-``inspectors_roster`` until it attaches another.
+``inspectors_roster`` until it attaches another. A draw for the task that omits ``matching.pools``
+draws from these pools (``draws_inputs``).
 
 Entry types owned here (docs/api.md, "Rosters, item lists, plans and tasks"):
 

@@ -9,7 +9,8 @@
 3. move on every draw that can move (``draws_lifecycle.advance``): void a draw whose source missed
    its deadline, seal a complete one, reveal a sealed one whose reveal is due.
 
-:class:`Worker` runs it in a thread every ``interval_seconds``, first at start-up. The composing module
+:class:`Worker` runs it in a thread every ``interval_seconds``, first at start-up; after each round it
+also prunes the Idempotency-Keys whose retention has passed (``idempotency.prune``). The composing module
 turns it on for ``fairdraw serve`` (:func:`settings_from_env`): ``FAIRDRAW_WORKER_INTERVAL`` seconds
 between rounds (default 5; 0 turns the worker off) and ``FAIRDRAW_DRAND_URL``, the base URL of a
 drand HTTP relay (for example ``https://api.drand.sh``; unset: no fetching). The relay is not trusted:
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from draw.engine import drand
-from draw.service import draws, draws_store
+from draw.service import draws, draws_store, idempotency
 from draw.service import draws_entries as entries_
 from draw.service import draws_lifecycle as lifecycle
 from draw.service.core import Service
@@ -179,6 +180,11 @@ class Worker:
             run_once(self.service, self.settings.fetcher)
         except Exception:  # a failed round is logged; the next one tries again
             log.exception("draw worker round failed")
+        try:
+            config = self.service.config
+            idempotency.prune(self.service.engine, self.service.clock(), config.idempotency_retention_ms)
+        except Exception:
+            log.exception("pruning expired Idempotency-Keys failed")
 
 
 def start(app: Any) -> Worker | None:
