@@ -210,7 +210,7 @@ def signing_key(service: Service, code: str) -> str | None:
     changing = (
         sa.select(changes.c.id).where(changes.c.department == code, changes.c.pending.is_(True)).exists()
     )
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         select = sa.select(table.c.vkey, changing.label("changing")).where(table.c.code == code)
         row = conn.execute(select).one()
     if row.changing:

@@ -46,6 +46,7 @@ from draw.service.core import Service, service_of
 from draw.service.http import ProblemError, page, page_query
 from draw.service.publishing import ApiModel
 from draw.service.routing import CODE_PARAMETER, PAGING, Operation, api_get
+from ledger import store
 from ledger.entries import EntryType, decode_entry
 
 ENTRY_TYPE = "dept.key"
@@ -97,7 +98,7 @@ def key_history(service: Service, code: str) -> list[KeyRecord]:
         .where(_keys.c.department == code, _keys.c.ledger_index.is_not(None))
         .order_by(_keys.c.ledger_index)
     )
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         rows = conn.execute(select).all()
     return _records(rows, None)
 
@@ -117,7 +118,7 @@ def key_in_force(service: Service, code: str, index: int) -> str | None:
         .order_by(_keys.c.ledger_index.desc())
         .limit(1)
     )
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         row = conn.execute(select).first()
     if row is None:
         raise ValueError(f"department {code} was not registered before entry {index}")
@@ -231,7 +232,7 @@ def _in_progress(service: Service, code: str) -> int:
     select = sa.select(sa.func.count()).where(
         table.c.department == code, table.c.status.is_(None), table.c.created_ms >= since
     )
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         count: int = conn.execute(select).scalar_one()
     return count
 
@@ -293,7 +294,7 @@ def list_keys(request: Request) -> Response:
     select = sa.select(_keys).where(_keys.c.department == code, _keys.c.ledger_index.is_not(None))
     if query.after is not None:
         select = select.where(_keys.c.ledger_index > query.after[0])
-    with service.engine.connect() as conn:
+    with store.reading(service.engine) as conn:
         rows = conn.execute(select.order_by(_keys.c.ledger_index).limit(query.limit + 1)).all()
     if not rows and query.after is None:
         raise ProblemError.field("not-found", "path.code", f"no department {code}")
