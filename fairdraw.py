@@ -180,8 +180,9 @@ def _build_demo(args: argparse.Namespace, env: Mapping[str, str], home: Path) ->
         with os.fdopen(fd, "w") as out:
             json.dump(summary.tokens, out, indent=2)
         states = ", ".join(f"{state} {len(ids)}" for state, ids in sorted(summary.draws.items()))
-        print(f"demo world: {summary.entities} entities, {summary.inspectors} inspectors, draws: {states}, "
-              f"{summary.disclosures} disclosures; department tokens in {tokens}", flush=True)
+        print(f"demo world: {summary.entities} entities, {summary.inspectors} inspectors, draws: {states} "
+              f"({summary.matched} matching inspector teams), {summary.disclosures} disclosures; "
+              f"department tokens in {tokens}", flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
