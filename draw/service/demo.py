@@ -50,6 +50,7 @@ import asyncio
 import base64
 import json
 import random
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -170,7 +171,8 @@ class _Client:
             raise ValueError(f"demo: application {name} failed: {answer.get('message', '')}")
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-        """Send the request (canonical JSON ``body``); return (status, decoded JSON answer)."""
+        """Send the request (canonical JSON ``body``) to ``path`` as it would go on the wire
+        (percent-encoded, with any ``?query``); return (status, decoded JSON answer)."""
         data = b"" if body is None else jcs.canonicalize(body)
         headers = [(b"content-type", b"application/json"), (b"host", b"demo.local")]
         if token is not None:
@@ -191,7 +193,7 @@ class _Client:
             "http_version": "1.1",
             "method": method,
             "scheme": "http",
-            "path": target,
+            "path": urllib.parse.unquote(target),
             "raw_path": target.encode(),
             "query_string": query.encode(),
             "root_path": "",
@@ -648,7 +650,8 @@ def _disclose(world: _World, randbytes: Callable[[int], bytes]) -> None:
                 "inspected_on": "2024-11-12",
                 "salt": randbytes(16).hex(),
             }
-            world.post("SJ", f"/api/v1/draws/{draw_id}/disclosures/{object_id}", body)
+            segment = urllib.parse.quote(object_id, safe="")
+            world.post("SJ", f"/api/v1/draws/{draw_id}/disclosures/{segment}", body)
             world.summary.disclosures += 1
 
 
