@@ -23,7 +23,7 @@ import draw.service
 import keys
 import ledger.web
 from draw.service import _cli as service_cli
-from draw.service import demo
+from draw.service import demo, shared_metrics
 from draw.service import worker as draw_worker
 from draw.service.db import migrate as migrate_service
 from draw.service.observability import logging_config
@@ -74,8 +74,15 @@ def app_from_env() -> Starlette:
 
 
 def _with_worker(app: Starlette) -> Starlette:
-    """Turn on the draw worker as the environment configures it (``draw.service.worker``)."""
+    """Turn on the draw worker as the environment configures it (``draw.service.worker``), and the
+    sharing of metrics with the server's other workers when ``fairdraw serve`` named a run directory
+    (``draw.service.shared_metrics``)."""
     app.state.draw_worker = draw_worker.settings_from_env(os.environ)
+    run = os.environ.get(shared_metrics.RUN_ENV)
+    if run:
+        interval = shared_metrics.interval_from_env(os.environ)
+        metrics = app.state.service.metrics
+        app.state.shared_metrics = shared_metrics.SharedMetrics(Path(run), metrics, interval)
     return app
 
 
@@ -109,11 +116,17 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(log: Ledger, host: str, port: int, workers: int = 1) -> int:
+def _serve(log: Ledger, home: Path, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
     migrate_service(log.engine)
     quick_audit(log.engine)
+    shared_metrics.interval_from_env(os.environ)  # a bad interval stops the server here, not each worker
+    try:
+        os.environ[shared_metrics.RUN_ENV] = str(shared_metrics.new_run(home))  # for every worker
+    except OSError as exc:
+        os.environ.pop(shared_metrics.RUN_ENV, None)
+        print(f"fairdraw: metrics: {exc}; each worker's /metrics shows its own counts", file=sys.stderr)
     config = logging_config()
     if workers == 1:
         app = _with_worker(create_app(log))
@@ -131,7 +144,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         os.environ["FAIRDRAW_DATABASE_URL"] = args.db  # the workers open the ledger from the environment
     log = _open(args, os.environ)
     try:
-        return _serve(log, args.host, args.port, args.workers)
+        return _serve(log, ledger_cli.home_dir(os.environ), args.host, args.port, args.workers)
     finally:
         log.close()
 
@@ -155,7 +168,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     log = ledger_cli.open_ledger(args, registry(), env)
     try:
         print(f"demo ledger in {home}: {log.size()} entries", flush=True)
-        return _serve(log, args.host, args.port) if args.serve else 0
+        return _serve(log, home, args.host, args.port) if args.serve else 0
     finally:
         log.close()
 
@@ -180,8 +193,9 @@ def _build_demo(args: argparse.Namespace, env: Mapping[str, str], home: Path) ->
         with os.fdopen(fd, "w") as out:
             json.dump(summary.tokens, out, indent=2)
         states = ", ".join(f"{state} {len(ids)}" for state, ids in sorted(summary.draws.items()))
-        print(f"demo world: {summary.entities} entities, {summary.inspectors} inspectors, draws: {states}, "
-              f"{summary.disclosures} disclosures; department tokens in {tokens}", flush=True)
+        print(f"demo world: {summary.entities} entities, {summary.inspectors} inspectors, draws: {states} "
+              f"({summary.matched} matching inspector teams), {summary.disclosures} disclosures; "
+              f"department tokens in {tokens}", flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

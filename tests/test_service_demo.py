@@ -4,6 +4,7 @@ whole ledger passes ``fairdraw ledger audit``, and a second run adds nothing."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from pathlib import Path
@@ -16,6 +17,7 @@ import fairdraw
 import keys
 from draw.engine.uscc import is_valid_uscc
 from draw.service import Service, demo
+from draw.service.roster_records import parse_inspectors, split_record_list
 from ledger import _cli as ledger_cli
 from ledger import store
 from ledger.log import Ledger
@@ -36,6 +38,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
     assert fairdraw.main(argv) == 0
     out = capsys.readouterr().out
     assert f"demo world: {ENTITIES} entities, 300 inspectors" in out, out
+    assert f"({DRAWS} matching inspector teams)" in out, out
     monkeypatch.setenv("FAIRDRAW_HOME", str(place))
     monkeypatch.setenv("FAIRDRAW_KEY_PASSPHRASE_FILE", str(place / "demo-passphrase"))
     return place
@@ -67,14 +70,54 @@ def test_the_demo_world_has_draws_in_every_state_and_verifies(home: Path) -> Non
             assert sum(1 for s in statuses.values() if s["task"] is not None) == 2  # solo and joint
             void = client.get(f"/api/v1/draws/{by_state['void'][0]['draw_id']}").json()
             assert void["void"]["reason"] == "withdrawn"
+            departments = []
             for draw_id in revealed:
                 bundle = client.get(f"/api/v1/draws/{draw_id}/bundle").json()
                 found = verify_bundle(bundle, log._key.verifier_key)
                 assert "draw.reveal" in found
+                departments.append(_check_teams(client, bundle, found, home))
+            assert sorted(departments) == [["GX", "SJ"], ["SJ"], ["SJ"]]  # the joint draw and two of SJ
             _check_disclosures(client, sorted(revealed), home)
     finally:
         log.close()
     assert fairdraw.main(["ledger", "audit"]) == 0
+
+
+def _check_teams(client: TestClient, bundle: dict[str, Any], found: dict[str, Any], home: Path) -> list[str]:
+    """Check that the revealed draw matched inspectors to every object it selected (the replacing one
+    included): two inspectors a team, one of each department in the joint task, none from the
+    object's own station, out of the departments' roster snapshots, with 回避 pairs and history.
+    Return the draw's departments."""
+    tokens = json.loads((home / "demo-tokens.json").read_text(encoding="utf-8"))
+    draw_id = bundle["draw_id"]
+    answer = client.get(
+        f"/api/v1/draws/{draw_id}/result", headers={"Authorization": f"Bearer {tokens['SJ']}"}
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    ((_, commit),) = found["draw.commit"]
+    matching = commit["commitment"]["matching"]
+    rules = matching["rules"]
+    assert rules["min_inspectors"] == 2 and rules["exclude_same_area"] and rules["recent_months"] == 12
+    blobs = {b["digest"]: base64.b64decode(b["data"]) for b in bundle["blobs"]}
+    pool = {i.id: i for i in parse_inspectors(blobs["sha256:" + matching["inspectors"]])}
+    assert len(split_record_list(blobs["sha256:" + matching["exclusions"]])) == 3
+    assert len(split_record_list(blobs["sha256:" + matching["history"]])) > 0
+    selected = [o["record"] for s in result["result"]["strata"] for o in s["selected"]]
+    selected += [r["replacement"]["record"] for r in result["replacements"]]
+    teams = result["result"]["teams"]["teams"] + [r["teams"]["teams"][0] for r in result["replacements"]]
+    assert sorted(t["object"] for t in teams) == sorted(o["id"] for o in selected)
+    area = {o["id"]: o["area"] for o in selected}
+    assert any(i.area in area.values() for i in pool.values())  # the 属地 rule has someone to exclude
+    for team in teams:
+        members = [pool[m] for m in team["members"]]
+        assert len(members) == 2 and team["leader"] in team["members"]
+        assert sorted(m.department for m in members) == rules["departments"] * (
+            2 // len(rules["departments"])
+        )
+        assert all(m.area != area[team["object"]] for m in members)
+    departments: list[str] = rules["departments"]
+    return departments
 
 
 def _check_disclosures(client: TestClient, revealed: list[str], home: Path) -> None:

@@ -46,6 +46,7 @@ from draw.service.auth import authenticated_code
 from draw.service.core import Config, Service
 from draw.service.http import API_PREFIX, EXCEPTION_HANDLERS
 from draw.service.observability import ObservabilityMiddleware
+from draw.service.shared_metrics import SharedMetrics
 
 routes = [
     *departments.routes,
@@ -76,16 +77,22 @@ ENTRY_TYPES = [
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """Run ``app.state.service.start()`` (migrations, quick audit) in a worker thread, provide the draws
-    to disclosures, start the draw worker if ``app.state.draw_worker`` asks for it; close on exit."""
+    to disclosures, start the draw worker if ``app.state.draw_worker`` asks for it and the metrics
+    writer if ``app.state.shared_metrics`` is set (``shared_metrics``); stop them and close on exit."""
     service: Service = app.state.service
     await anyio.to_thread.run_sync(service.start)
     app.state.disclosure_targets = draws.DISCLOSURE_TARGETS
+    shared: SharedMetrics | None = getattr(app.state, "shared_metrics", None)
+    if shared is not None:
+        await anyio.to_thread.run_sync(shared.start)
     running = await anyio.to_thread.run_sync(worker.start, app)
     try:
         yield
     finally:
         if running is not None:
             await anyio.to_thread.run_sync(running.stop)
+        if shared is not None:
+            await anyio.to_thread.run_sync(shared.stop)
         await anyio.to_thread.run_sync(service.close)
 
 

@@ -5,6 +5,8 @@ the same JSON a department would send: departments, item lists (抽查事项清�
 (执法检查人员名录库) and objects rosters (检查对象名录库) per county-level area (one per 市场监管所
 of at most ROSTER_ROWS entities, so each fits the API's body limit), an annual plan,
 tasks (one of them joint with 工信局), and draws in every state, then disclosures of their results.
+Nine draws in ten are both randoms of 双随机: their objects and the inspector teams matched to them
+(``matching``, docs/draw-spec-matching.md), so a revealed draw shows each object's team.
 
 Assumptions of the synthetic data (nothing here is real data):
 
@@ -14,8 +16,18 @@ Assumptions of the synthetic data (nothing here is real data):
   code of its county (1409xx), a random 组织机构代码 body with its GB 11714 check character, and the
   GB 32100 check character (``draw.engine.uscc``);
 * the credit-risk classes are an assumed mix of about A 80 %, B 15 %, C 4 %, D 1 %;
-* about 300 inspectors, 执法证 numbers of the demo's own shape, stationed at a 市场监管所 per area,
-  with certificates of which about 1 in 12 expire during the demo year, and specialities (items);
+* about 300 inspectors, 执法证 numbers of the demo's own shape, stationed in turn at each 市场监管所
+  (the stations of the objects rosters), with certificates of which about 1 in 12 expire during the
+  demo year, specialities (items), about 1 in 15 experts and 1 in 40 on leave; whoever may inspect
+  one of the joint task's two items may inspect both, since every member of a team must cover all of
+  a draw's items (draw-spec-matching §4.2);
+* a draw's inspector side: the pools are the inspectors roster snapshots of its departments, judged
+  on the day of the draw; two inspectors a team (one of each department in the joint task) and one
+  expert more for a key item (重点检查事项), at most 3 teams each where one department draws without
+  experts; the 属地 rule; three declared 回避 pairs (kin, interest, other); and 24 past inspections of
+  the last 18 months, with a 12-month recent-inspection window. The 回避 pairs and the history name
+  objects of classes C and D, the likeliest to be drawn, so that some of them bite. Every tenth
+  draw (``UNMATCHED``) draws objects only;
 * the departments are those the seed document names: 忻州市市场监督管理局 (``SJ``, draws), 忻州市工业和
   信息化局 (``GX``, joint tasks) and the 领导小组办公室 (``LDXZ``, oversight).
 
@@ -28,7 +40,8 @@ to 366 days). Draws left pending randomness are committed at ``now_ms`` (the rea
 the command line), so a served demo keeps them pending until their round's grace period ends.
 
 Cost: one request per roster, task, draw and disclosed object; about 3 s for 600 entities and 6 draws,
-about 43 s for 50,000 entities and 40 draws (SQLite, 2 cores), most of it checking the rosters.
+30 to 40 s of CPU for 50,000 entities and 40 draws (SQLite, 2 cores), most of it checking the rosters
+and appending the disclosures; the inspector matching adds a few seconds of it.
 """
 
 from __future__ import annotations
@@ -37,6 +50,7 @@ import asyncio
 import base64
 import json
 import random
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -74,6 +88,7 @@ STATES = (
     "sealed",
     "revealed",
 )
+UNMATCHED = 7  # draw n asks for no inspector teams when n % 10 is this (a revealed draw)
 STRATA = [
     {"stratum": "A", "take": "ratio", "ratio": "1/200", "rounding": "ceil"},
     {"stratum": "B", "take": "ratio", "ratio": "1/100", "rounding": "ceil"},
@@ -90,6 +105,7 @@ ITEMS = (
     ("GX-01", "工业和信息化", "重点用能工业企业节能监察", "general"),
     ("GX-02", "工业和信息化", "民用爆炸物品生产企业安全检查", "key"),
 )
+JOINT_ITEMS = ("GX-01", "SJ-03")  # the joint task's items (忻市监抽查〔2024〕2号)
 TAGS = ("食品经营", "特种设备使用", "工业产品生产", "广告发布", "计量器具使用")
 SYLLABLES = "晋忻泰恒鑫盛源华丰瑞隆兴宏达顺和金通昌福利汇嘉禄安康德宝润永"
 TRADES = ("商贸", "食品", "餐饮", "建材", "农牧", "机械", "煤业", "物流", "科技", "酒业", "药店", "百货")
@@ -126,6 +142,7 @@ class Summary:
     draws: dict[str, list[str]] = field(default_factory=dict)
     entities: int = 0
     inspectors: int = 0
+    matched: int = 0
     disclosures: int = 0
     built: bool = True
 
@@ -154,7 +171,8 @@ class _Client:
             raise ValueError(f"demo: application {name} failed: {answer.get('message', '')}")
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-        """Send the request (canonical JSON ``body``); return (status, decoded JSON answer)."""
+        """Send the request (canonical JSON ``body``) to ``path`` as it would go on the wire
+        (percent-encoded, with any ``?query``); return (status, decoded JSON answer)."""
         data = b"" if body is None else jcs.canonicalize(body)
         headers = [(b"content-type", b"application/json"), (b"host", b"demo.local")]
         if token is not None:
@@ -175,7 +193,7 @@ class _Client:
             "http_version": "1.1",
             "method": method,
             "scheme": "http",
-            "path": target,
+            "path": urllib.parse.unquote(target),
             "raw_path": target.encode(),
             "query_string": query.encode(),
             "root_path": "",
@@ -212,6 +230,8 @@ class _World:
         self.client, self.service, self.clock, self.rng = client, service, clock, rng
         self.summary = Summary()
         self.index: dict[str, int] = {}
+        self.rows: dict[str, list[dict[str, Any]]] = {}  # area code -> its draw roster's rows
+        self.inspectors: dict[str, list[str]] = {}  # department -> 执法证号 of its roster
 
     def post(self, code: str, path: str, body: Any, want: int = 201) -> Any:
         """POST ``body`` as department ``code``; return the answer. Raises ValueError on another status."""
@@ -283,11 +303,13 @@ def _publish_inputs(world: _World, entities: int) -> None:
         answer = world.post(code, f"/api/v1/departments/{code}/items", _item_list(code))
         world.index[f"items-{code}"] = answer["index"]
     world.clock.now = _ms("2024-02-01")
+    counts = _area_counts(entities)
+    stations = [s for area, count in zip(AREAS, counts, strict=True) for s in _stations(area, count)]
     for code, share in (("SJ", 280), ("GX", 20)):
         world.index[f"inspectors-{code}"] = _roster(
-            world, code, "inspectors", _inspectors(world, code, share)
+            world, code, "inspectors", _inspectors(world, code, share, stations)
         )
-    for area, count in zip(AREAS, _area_counts(entities), strict=True):
+    for area, count in zip(AREAS, counts, strict=True):
         _objects_rosters(world, area, count)
     world.summary.entities = entities
     world.clock.now = _ms("2024-03-01")
@@ -349,15 +371,24 @@ def _entity_name(rng: random.Random, area: str) -> str:
     return f"{place}{''.join(rng.sample(SYLLABLES, 2))}{rng.choice(TRADES)}{rng.choice(FORMS)}"
 
 
+def _stations(area: dict[str, Any], count: int) -> list[str]:
+    """Return the 市场监管所 of ``area`` when it has ``count`` entities: one per ROSTER_ROWS of them."""
+    parts = -(-count // ROSTER_ROWS)
+    if parts == 1:
+        return [f"{area['name']}市场监管所"]
+    return [f"{area['name']}第{part + 1}市场监管所" for part in range(parts)]
+
+
 def _objects_rosters(world: _World, area: dict[str, Any], count: int) -> None:
     """Publish ``count`` entities of ``area`` as rosters of at most ROSTER_ROWS, one per 市场监管所
     (a body must stay under the API's content limit); the first is the area's roster for draws."""
-    parts = -(-count // ROSTER_ROWS)
-    for part in range(parts):
-        size = count // parts + (1 if part < count % parts else 0)
-        station = f"{area['name']}市场监管所" if parts == 1 else f"{area['name']}第{part + 1}市场监管所"
-        index = _roster(world, "SJ", "objects", _entities(world.rng, area, size, station), station)
+    stations = _stations(area, count)
+    for part, station in enumerate(stations):
+        size = count // len(stations) + (1 if part < count % len(stations) else 0)
+        rows = _entities(world.rng, area, size, station)
+        index = _roster(world, "SJ", "objects", rows, station)
         world.index.setdefault(f"objects-{area['code']}", index)
+        world.rows.setdefault(area["code"], rows)
 
 
 def _entities(rng: random.Random, area: dict[str, Any], count: int, station: str) -> list[dict[str, Any]]:
@@ -381,24 +412,30 @@ def _entities(rng: random.Random, area: dict[str, Any], count: int, station: str
     return rows
 
 
-def _inspectors(world: _World, code: str, count: int) -> list[dict[str, Any]]:
-    rng, rows = world.rng, []
+def _inspectors(world: _World, code: str, count: int, stations: list[str]) -> list[dict[str, Any]]:
+    """Return ``count`` inspectors of department ``code``, stationed in turn at each of ``stations``.
+    Whoever may inspect one of the joint task's items may inspect both (JOINT_ITEMS)."""
+    rng = world.rng
+    rows: list[dict[str, Any]] = []
     own = [c for c, *_ in ITEMS if c.startswith(code)]
     for n in range(count):
-        area = AREAS[n % len(AREAS)]["name"]
         expiring = rng.randrange(12) == 0
         expiry = f"2024-{rng.randrange(6, 12):02d}-15" if expiring else f"{rng.randrange(2026, 2030)}-06-30"
+        scope = rng.sample(own, rng.randrange(1, len(own) + 1))
+        if set(scope) & set(JOINT_ITEMS):
+            scope = sorted(set(scope) | set(JOINT_ITEMS))
         rows.append(
             {
                 "执法证号": f"{code}-XZ-{n + 1:04d}",
-                "岗位管辖片区": f"{area}市场监管所",
+                "岗位管辖片区": stations[n % len(stations)],
                 "执法证有效期至": expiry,
-                "执法事项范围": rng.sample(own, rng.randrange(1, len(own) + 1)),
+                "执法事项范围": scope,
                 "是否属于专家": "是" if rng.randrange(15) == 0 else "否",
                 "执法人员状态": "休假" if rng.randrange(40) == 0 else "在岗",
             }
         )
     world.summary.inspectors += count
+    world.inspectors[code] = [row["执法证号"] for row in rows]
     return rows
 
 
@@ -497,6 +534,9 @@ def _draw_body(world: _World, number: int, state: str) -> dict[str, Any]:
         "embargo": "2027-06-30" if state in ("sealed", "pending") else "2024-10-20",
         "inspection_end": "2027-06-30" if state == "pending" else "2024-11-15",
     }
+    if number % len(STATES) != UNMATCHED:
+        items = list(JOINT_ITEMS) if state == "joint" else ["SJ-01"] if on_task else [ITEMS[number % 6][0]]
+        body["matching"] = _matching(world, items, world.rows[area["code"]])
     if state == "pending":
         return body
     commit_ms = world.clock.now
@@ -504,6 +544,49 @@ def _draw_body(world: _World, number: int, state: str) -> dict[str, Any]:
         "drand": {"chain_hash": drand.QUICKNET.chain_hash.hex(), "margin_seconds": _margin(commit_ms)}
     }
     return body
+
+
+def _matching(world: _World, items: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the inspector side of a draw over ``rows`` (its roster) for ``items``, judged on the
+    clock's day: the departments whose items they are, two inspectors a team (one of each department
+    in the joint task), one expert more for a key item, 属地 rule, three declared 回避 pairs and the
+    last 18 months' inspections of objects of classes C and D (the likeliest to be drawn)."""
+    rng = world.rng
+    departments = sorted({item[:2] for item in items})
+    experts = 1 if any(kind == "key" for code, _, _, kind in ITEMS if code in items) else 0
+    as_of = datetime.fromtimestamp(world.clock.now / 1000, UTC) + _BEIJING
+    risky = [r["统一社会信用代码"] for r in rows if r["信用风险分类"] in ("C", "D")] or [
+        r["统一社会信用代码"] for r in rows
+    ]
+    inspectors = [i for code in departments for i in world.inspectors[code]]
+    exclusions = {
+        (rng.choice(inspectors), rng.choice(risky)): reason for reason in ("kin", "interest", "other")
+    }
+    history = {
+        (rng.choice(inspectors), rng.choice(risky)): (as_of - timedelta(days=rng.randrange(1, 548))).date()
+        for _ in range(24)
+    }
+    world.summary.matched += 1
+    return {
+        "as_of": as_of.date().isoformat(),
+        "items": sorted(items),
+        "rules": {
+            "departments": departments,
+            "min_inspectors": 2,
+            "per_department": 1,
+            "experts": experts,
+            "max_load": 3 if len(departments) == 1 and not experts else None,
+            "exclude_same_area": True,
+            "recent_months": 12,
+        },
+        "pools": [world.index[f"inspectors-{code}"] for code in departments],
+        "exclusions": [
+            {"inspector": i, "object": o, "reason": r} for (i, o), r in sorted(exclusions.items())
+        ],
+        "history": [
+            {"inspector": i, "object": o, "date": d.isoformat()} for (i, o), d in sorted(history.items())
+        ],
+    }
 
 
 def _run_draws(world: _World, count: int, now_ms: int, randbytes: Callable[[int], bytes]) -> None:
@@ -567,7 +650,8 @@ def _disclose(world: _World, randbytes: Callable[[int], bytes]) -> None:
                 "inspected_on": "2024-11-12",
                 "salt": randbytes(16).hex(),
             }
-            world.post("SJ", f"/api/v1/draws/{draw_id}/disclosures/{object_id}", body)
+            segment = urllib.parse.quote(object_id, safe="")
+            world.post("SJ", f"/api/v1/draws/{draw_id}/disclosures/{segment}", body)
             world.summary.disclosures += 1
 
 

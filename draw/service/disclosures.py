@@ -35,9 +35,12 @@ inspection ended, is the lifecycle's knowledge. It provides a :class:`TargetSour
 two functions will do) as ``app.state.disclosure_targets``; without one the service knows no draws.
 
 Endpoints (under ``/api/v1``): ``POST /draws/{draw_id}/disclosures/{object_id}`` (and
-``.../corrections``, ``.../withdrawal``), ``GET /draws/{draw_id}/disclosures`` (public),
+``.../corrections``, ``.../withdrawal``), ``GET /draws/{draw_id}/disclosures`` and
+``GET /draws/{draw_id}/disclosures/{object_id}`` (public),
 ``GET /departments/{code}/disclosures/overdue``, ``GET /result-codes``, ``GET /calendar`` and
-``GET /calendar/deadline`` (public).
+``GET /calendar/deadline`` (public). The routes under ``/draws/{draw_id}/disclosures`` are
+:class:`~draw.service.segments.SegmentRoute` objects: ``{object_id}`` is one segment of the path as
+sent, percent-decoded, so every object id can be named, ``/`` (as ``%2F``) included.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ from draw.service.routing import (
     api_post,
     created,
 )
+from draw.service.segments import SegmentRoute
 from draw.service.signature import content_digest
 from ledger import blobs, jcs, store
 from ledger.entries import EntryType, decode_entry
@@ -713,6 +717,18 @@ def list_draw_disclosures(request: Request) -> Response:
     draw_id = request.path_params["draw_id"]
     if not _well_formed("draw_id", draw_id):
         raise ProblemError.field("not-found", "path.draw_id", f"no draw {draw_id}")
+    return _disclosure_page(request, draw_id, None)
+
+
+def list_object_disclosures(request: Request) -> Response:
+    """GET /draws/{draw_id}/disclosures/{object_id}: the disclosures of one object of a draw, public,
+    paged like the draw's list (an empty page if there are none)."""
+    return _disclosure_page(request, *_ids(request))
+
+
+def _disclosure_page(request: Request, draw_id: str, object_id: str | None) -> Response:
+    """Return the page of ``draw_id``'s disclosures (of ``object_id`` only, unless None) the query asks
+    for. Raises ProblemError 400 for a bad limit or cursor."""
     service = service_of(request)
     config = service.config
     query = page_query(request, config.page_limit_default, config.page_limit_max, (str, str, int))
@@ -721,6 +737,8 @@ def list_draw_disclosures(request: Request) -> Response:
     select = sa.select(table).where(
         table.c.draw_id == draw_id, table.c.kind == "result", table.c.ledger_index.is_not(None)
     )
+    if object_id is not None:
+        select = select.where(table.c.object_id == object_id)
     if query.after is not None:
         select = select.where(sa.tuple_(*key) > sa.tuple_(*query.after))
     with store.reading(service.engine) as conn:
@@ -845,7 +863,8 @@ _OBJECT = Parameter(
     "object_id",
     "path",
     {"type": "string", "minLength": 1, "maxLength": 161},
-    "the drawn object's id (docs/draw-spec.md §3: a USCC, a 注册号 or kind:local), percent-encoded",
+    "the drawn object's id (docs/draw-spec.md §3: a USCC, a 注册号 or kind:local) as one path segment, "
+    "percent-encoded as UTF-8 (RFC 3986): '/' as %2F, '%' as %25, a space as %20",
     True,
 )
 _CODE = CODE_PARAMETER
@@ -854,19 +873,21 @@ _POST_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 
 
 def _post(path: str, handler: Any, summary: str, description: str, model: type[pydantic.BaseModel]) -> Any:
-    return api_post(
-        path,
-        handler,
-        Operation(
-            summary,
-            description,
-            ("disclosures",),
-            DisclosureReceipt,
-            status=201,
-            request_model=model,
-            parameters=(_DRAW, _OBJECT),
-            errors=_POST_ERRORS,
-        ),
+    return SegmentRoute(
+        api_post(
+            path,
+            handler,
+            Operation(
+                summary,
+                description,
+                ("disclosures",),
+                DisclosureReceipt,
+                status=201,
+                request_model=model,
+                parameters=(_DRAW, _OBJECT),
+                errors=_POST_ERRORS,
+            ),
+        )
     )
 
 
@@ -896,18 +917,37 @@ routes = [
         "from the blob store (their digests stay in the ledger). The object may then be disclosed anew.",
         WithdrawalIn,
     ),
-    api_get(
-        "/draws/{draw_id}/disclosures",
-        list_draw_disclosures,
-        Operation(
-            "A draw's disclosures",
-            "Every disclosure of the draw with its history, current payload, deadline and lateness. Public.",
-            ("disclosures",),
-            DisclosurePage,
-            parameters=(_DRAW, *_PAGING),
-            errors=(400, 404),
-            authenticated=False,
-        ),
+    SegmentRoute(
+        api_get(
+            "/draws/{draw_id}/disclosures",
+            list_draw_disclosures,
+            Operation(
+                "A draw's disclosures",
+                "Every disclosure of the draw with its history, current payload, deadline and lateness. "
+                "Public.",
+                ("disclosures",),
+                DisclosurePage,
+                parameters=(_DRAW, *_PAGING),
+                errors=(400, 404),
+                authenticated=False,
+            ),
+        )
+    ),
+    SegmentRoute(
+        api_get(
+            "/draws/{draw_id}/disclosures/{object_id}",
+            list_object_disclosures,
+            Operation(
+                "An object's disclosures",
+                "The disclosures of one object of the draw (one per department that disclosed it, and "
+                "any withdrawn before), as in the draw's list. Public.",
+                ("disclosures",),
+                DisclosurePage,
+                parameters=(_DRAW, _OBJECT, *_PAGING),
+                errors=(400, 404),
+                authenticated=False,
+            ),
+        )
     ),
     api_get(
         "/departments/{code}/disclosures/overdue",

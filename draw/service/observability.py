@@ -8,8 +8,9 @@ Metrics (``GET /metrics``)::
 
 ``route`` is the route template (``/api/v1/departments/{code}``), never the raw path, so the label
 set stays bounded; requests that match no route count as ``unmatched``. Durations are kept in
-integer nanoseconds and printed as exact decimals. Each process keeps its own counters: with
-``--workers N`` a scrape sees one worker.
+integer nanoseconds and printed as exact decimals. Each process keeps its own counters; under
+``fairdraw serve`` a scrape sums those of every worker process of the server
+(``draw.service.shared_metrics``, through :meth:`Metrics.state` and :meth:`Metrics.add`).
 
 Logs are one JSON object per line (``time``, ``level``, ``logger``, ``message``, plus the event's
 fields). Nothing logged carries a token, an Authorization header, a passphrase or a key: the access
@@ -87,6 +88,28 @@ class Metrics:
         with self._lock:
             return dict(self._requests)
 
+    def state(self) -> dict[str, Any]:
+        """Return every count as JSON-ready lists: ``requests`` ``[[method, route, status, count]]`` and
+        ``durations`` ``[[method, route, [bucket counts..., +Inf count, sum ns]]]``, sorted. The
+        inverse of :meth:`add` on an empty Metrics."""
+        with self._lock:
+            requests = [[*key, count] for key, count in sorted(self._requests.items())]
+            durations = [[*key, list(cells)] for key, cells in sorted(self._durations.items())]
+        return {"requests": requests, "durations": durations}
+
+    def add(self, state: Mapping[str, Any]) -> None:
+        """Add the counts of ``state`` (another Metrics' :meth:`state`) to these. Checks all of it
+        first; raises ValueError, adding nothing, if it is not such a state."""
+        requests = _state_rows(state, "requests", _count, 3)
+        durations = _state_rows(state, "durations", _cells, 2)
+        with self._lock:
+            for key, count in requests:
+                self._requests[key] = self._requests.get(key, 0) + count
+            for key, cells in durations:
+                mine = self._durations.setdefault(key, [0] * (len(BUCKETS) + 2))
+                for i, value in enumerate(cells):
+                    mine[i] += value
+
     def render(self, ledger_entries: int) -> str:
         """Return every metric in the text exposition format, series in sorted order."""
         with self._lock:
@@ -113,6 +136,29 @@ class Metrics:
             f"fairdraw_ledger_entries {ledger_entries}",
         ]
         return "\n".join(lines) + "\n"
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _cells(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == len(BUCKETS) + 2 and all(_count(v) for v in value)
+
+
+def _state_rows(state: Mapping[str, Any], name: str, valid: Callable[[Any], bool], width: int) -> list[Any]:
+    """Return ``state[name]`` as (label key, value) pairs: each row is ``width`` label strings and a
+    value ``valid`` accepts. Raises ValueError naming the member."""
+    rows = state.get(name)
+    if not isinstance(rows, list):
+        raise ValueError(f"metrics: state member {name!r} must be a list")
+    out = []
+    for row in rows:
+        ok = isinstance(row, list) and len(row) == width + 1 and all(isinstance(x, str) for x in row[:width])
+        if not ok or not valid(row[width]):
+            raise ValueError(f"metrics: bad {name} row {row!r}")
+        out.append((tuple(row[:width]), row[width]))
+    return out
 
 
 def _histogram_lines(method: str, route: str, cells: list[int]) -> list[str]:

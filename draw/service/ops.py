@@ -4,7 +4,8 @@
 * ``GET /readyz``: 200 ``{"status": "ready", "checks": {...}}`` when the database answers and the
   ledger's quick audit passed at start-up; otherwise 503 ``{"status": "not ready", "checks": {...}}``
   with the reason per check (readiness).
-* ``GET /metrics``: the Prometheus text exposition (see ``draw.service.observability``).
+* ``GET /metrics``: the Prometheus text exposition (see ``draw.service.observability``), summed over
+  the server's worker processes under ``fairdraw serve`` (``draw.service.shared_metrics``).
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ def readyz(request: Request) -> Response:
 
 
 def metrics(request: Request) -> Response:
-    """GET /metrics: every metric of this process, and the ledger's size (one query)."""
+    """GET /metrics: every metric of the server (this process, plus the other worker processes when
+    ``app.state.shared_metrics`` shares them: ``draw.service.shared_metrics``), and the ledger's size
+    (one query)."""
     service = service_of(request)
-    text = service.metrics.render(service.ledger.size())
+    shared = getattr(request.app.state, "shared_metrics", None)  # a SharedMetrics, or None
+    counts = service.metrics if shared is None else shared.merged()
+    text = counts.render(service.ledger.size())
     return PlainTextResponse(text, media_type=CONTENT_TYPE, headers=_NO_STORE)
 
 
