@@ -17,12 +17,15 @@ and the commitment hash is ``SHA-256("fairdraw-draw/1 commitment" || 0x00 || JCS
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import hashlib
+import itertools
 import operator
 import re
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from draw.engine import model, teams
@@ -184,10 +187,12 @@ def commit_draw(
     object, a sort per stratum, and ``teams.check_feasible``.
     """
     model.check_request(request)
-    buckets = _populate(request, objects, operator_secret)
-    strata = tuple(_stratum(rule, buckets.pop(rule.stratum)) for rule in request.strata)
+    named = set() if request.matching is None else _named(request.matching)
+    buckets, found = _populate(request, objects, operator_secret, named)
+    strata = tuple(_stratum(rule, buckets[rule.stratum]) for rule in request.strata)
     if request.matching is not None:
-        _check_feasible(request.matching, strata, objects)
+        _check_feasible(request.matching, strata, buckets, found, objects)
+    del buckets
     blobs: dict[str, bytes] = {}
     entries = [_stratum_entry(p, blobs) for p in strata]
     if request.disclosure == "full":
@@ -207,13 +212,23 @@ def _store(blobs: dict[str, bytes], blob: bytes) -> str:
     return address
 
 
+class _Bucket(NamedTuple):
+    """One stratum's objects as read, in object order: their leaves, indexes and areas."""
+
+    leaves: list[bytes]
+    indexes: array[int]
+    areas: list[str]
+
+
 def _populate(
-    request: DrawRequest, objects: Sequence[InspectionObject], operator_secret: bytes
-) -> dict[str, list[tuple[bytes, int]]]:
-    # One pass: check each object, derive its salt and leaf, file (leaf, index) under its stratum.
-    buckets: dict[str, list[tuple[bytes, int]]] = {rule.stratum: [] for rule in request.strata}
+    request: DrawRequest, objects: Sequence[InspectionObject], operator_secret: bytes, named: set[str]
+) -> tuple[dict[str, _Bucket], list[int]]:
+    # One pass: check each object, derive its salt and leaf, file leaf, index and area under its
+    # stratum. Also return the indexes of the objects whose id is in ``named``.
+    buckets = {rule.stratum: _Bucket([], array("q"), []) for rule in request.strata}
     salt = salter(operator_secret)
     seen: set[str] = set()
+    found: list[int] = []
     plain, sha256, tag, remember = model.is_plain_object, hashlib.sha256, _LEAF_TAG, seen.add
     for index, obj in enumerate(objects):
         if not plain(obj):
@@ -221,20 +236,28 @@ def _populate(
         bucket = buckets.get(obj.stratum)
         if bucket is None:
             raise ValueError(f"draw: objects[{index}].stratum: unknown stratum {obj.stratum!r}")
-        remember(obj.id)
+        ident = obj.id
+        remember(ident)
         if len(seen) <= index:  # every earlier id was distinct, so this one was seen before
-            raise ValueError(f"draw: objects[{index}].id: duplicate id {obj.id!r}")
-        bucket.append((sha256(tag + salt(obj.id) + encode_object(obj)).digest(), index))
+            raise ValueError(f"draw: objects[{index}].id: duplicate id {ident!r}")
+        if ident in named:
+            found.append(index)
+        leaves, indexes, areas = bucket
+        leaves.append(sha256(tag + salt(ident) + encode_object(obj)).digest())
+        indexes.append(index)
+        areas.append(obj.area)
     if not seen:
         raise ValueError("draw: objects: empty population")
-    return buckets
+    return buckets, found
 
 
-def _stratum(rule: StratumRule, bucket: list[tuple[bytes, int]]) -> StratumPopulation:
-    bucket.sort(key=operator.itemgetter(0))  # leaves are distinct: the index never decides
-    leaves = [leaf for leaf, _ in bucket]
-    origin = array("q", [index for _, index in bucket])
-    bucket.clear()
+def _stratum(rule: StratumRule, bucket: _Bucket) -> StratumPopulation:
+    # Sort the leaves by position (leaves are distinct, so the sort is the same as of the pairs).
+    leaves, indexes = bucket.leaves, bucket.indexes
+    order = sorted(range(len(leaves)), key=leaves.__getitem__)
+    origin = array("q", map(indexes.__getitem__, order))
+    leaves = list(map(leaves.__getitem__, order))
+    del order
     return StratumPopulation(rule, model.sample_size(rule, len(leaves)), leaves, origin)
 
 
@@ -316,16 +339,23 @@ def _matching_entry(matching: Matching, blobs: dict[str, bytes]) -> dict[str, An
     }
 
 
+def _named(matching: Matching) -> set[str]:
+    # The ids of the objects named by a declared exclusion or a past inspection.
+    return {e.object_id for e in matching.exclusions} | {p.object_id for p in matching.history}
+
+
 def _check_feasible(
-    matching: Matching, strata: Sequence[StratumPopulation], objects: Sequence[InspectionObject]
+    matching: Matching,
+    strata: Sequence[StratumPopulation],
+    buckets: Mapping[str, _Bucket],
+    found: list[int],
+    objects: Sequence[InspectionObject],
 ) -> None:
-    # teams.check_feasible over every object that may be drawn. Objects named by no exclusion or
-    # past inspection are alike within a (stratum, area) class, so each class is passed as one
-    # Candidate repeated once per object: the same multiset of classes, at a fraction of the cost.
-    named = {e.object_id for e in matching.exclusions} | {p.object_id for p in matching.history}
+    # teams.check_feasible over every object that may be drawn; ``found`` are the indexes of the
+    # objects that ``_named`` names, ascending.
     quotas = {p.rule.stratum: p.k for p in strata}
     teams.check_feasible(
-        _candidates(strata, objects, named, matching.items),
+        _candidates(strata, buckets, found, objects, matching.items),
         quotas,
         matching.inspectors,
         matching.rules,
@@ -337,22 +367,40 @@ def _check_feasible(
 
 def _candidates(
     strata: Sequence[StratumPopulation],
+    buckets: Mapping[str, _Bucket],
+    found: list[int],
     objects: Sequence[InspectionObject],
-    named: set[str],
     items: tuple[str, ...],
-) -> Iterator[teams.Candidate]:
+) -> Iterable[teams.Candidate]:
+    """Return a candidate for every object of a stratum that draws.
+
+    The named objects (indexes in ``found``) come one by one, in leaf order: the first that cannot
+    get a team is the one reported. The others of one (stratum, area) are alike to
+    ``check_feasible``, so one Candidate stands repeated for all of them: that of the class's first
+    object, which may be a named one (its candidate then merely comes again). The order of the
+    classes does not matter, as they are checked sorted. Linear in C over the areas, then
+    O(log N) per named object.
+    """
+    parts: list[Iterable[teams.Candidate]] = []
+    named = [objects[i] for i in found]
     for population in strata:
         if population.k == 0:
             continue
-        classes: dict[str, teams.Candidate] = {}
-        for index in population.origin:
-            obj = objects[index]
-            if obj.id in named:
-                yield teams.Candidate(obj.id, obj.stratum, obj.area, items)
-            elif (candidate := classes.get(obj.area)) is not None:
-                yield candidate
-            else:
-                yield classes.setdefault(obj.area, teams.Candidate(obj.id, obj.stratum, obj.area, items))
+        stratum = population.rule.stratum
+        leaves, indexes, areas = buckets[stratum]
+        here = [
+            (leaves[bisect.bisect_left(indexes, i)], obj)
+            for i, obj in zip(found, named, strict=True)
+            if obj.stratum == stratum
+        ]
+        here.sort(key=operator.itemgetter(0))
+        parts.append([teams.Candidate(obj.id, stratum, obj.area, items) for _, obj in here])
+        sizes = Counter(areas)
+        sizes.subtract(obj.area for _, obj in here)
+        for area, n in sizes.items():
+            first = objects[indexes[areas.index(area)]]
+            parts.append(itertools.repeat(teams.Candidate(first.id, stratum, area, items), n))
+    return itertools.chain.from_iterable(parts)
 
 
 def commitment_hash(encoded: bytes) -> bytes:

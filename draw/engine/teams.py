@@ -25,7 +25,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -848,21 +848,22 @@ def check_feasible(
     checks are necessary conditions, each met by some possible selection: every candidate can get a
     team, and for each area and item set, each area, and the whole draw, the most objects a
     selection can put there fit the eligible inspectors' seats under ``max_load``. Passing does not
-    guarantee the teams (then ``assign`` raises Infeasible and the draw is void). Cost O(N + n·k)
-    for N candidates, n inspectors, k area/item classes. Raises ValueError naming the binding
-    constraint, e.g. "teams: stratum D in 忻府区所 (items I1) needs 40 teams of 2 inspectors; only 31
-    eligible inspectors remain after 回避 (max_load 2: 62 seats)".
+    guarantee the teams (then ``assign`` raises Infeasible and the draw is void). Cost: the N
+    candidates are counted in C, then each distinct one is looked at once; O(k) per distinct
+    (area, items) and O(k·p) per area for k inspector kinds and p places. Raises ValueError naming
+    the binding constraint, e.g. "teams: stratum D in 忻府区所 (items I1) needs 40 teams of 2
+    inspectors; only 31 eligible inspectors remain after 回避 (max_load 2: 62 seats)".
     """
     inp = _inputs((), inspectors, rules, (), (), as_of)
     named = _pairs_by_object(_declared(exclusions) | _recent(history, rules, as_of), inp.pool)
     counts = {_text(k, "quotas[]"): _count(q, f"quotas[{k!r}]", 0) for k, q in quotas.items()}
     census = _Census(_pools(inp), rules)
     classes: Counter[tuple[str, str, tuple[str, ...]]] = Counter()
-    for c in candidates:
+    for c, n in _distinct(candidates):
         if type(c) is not Candidate:
             raise ValueError(f"teams: candidates: want Candidate, got {type(c).__name__}")
         if counts.get(c.stratum, 0) > 0:
-            classes[c.stratum, c.area, c.items] += 1
+            classes[c.stratum, c.area, c.items] += n
             if c.id in named:
                 where = f"object {c.id} (stratum {c.stratum}, {c.area})"
                 census.check_team(where, c.area, c.items, named[c.id])
@@ -871,6 +872,22 @@ def check_feasible(
         census.check_team(f"an object of stratum {stratum} in {area}", area, items, frozenset())
     if rules.max_load is not None:
         census.check_loads(classes, counts)
+
+
+def _distinct(candidates: Iterable[Candidate]) -> Iterable[tuple[Candidate, int]]:
+    """Return each distinct candidate with its number of repeats, in order of first appearance.
+
+    The outcome of ``check_feasible`` for a candidate depends only on its value, so repeats need
+    no second look. The count runs in C; values other than Candidate, or unhashable ones, are
+    passed one by one (count 1) so that they are reported where they stand.
+    """
+    listed = list(candidates)
+    try:
+        if set(map(type, listed)) == {Candidate}:
+            return Counter(listed).items()
+    except TypeError:
+        pass
+    return ((c, 1) for c in listed)
 
 
 def _candidate_classes(
@@ -895,30 +912,56 @@ def _pairs_by_object(pairs: set[Exclusion], pool: Mapping[str, Inspector]) -> di
     return {k: frozenset(v) for k, v in out.items()}
 
 
+_Items = tuple[str, ...]
+_Kind = tuple[str, str, _Items, bool]  # department, area, items, expert
+
+
 class _Census:
-    """Counts of eligible inspectors and experts per (area, items) class of objects (spec §10)."""
+    """Counts of eligible inspectors and experts per (area, items) class of objects (spec §10).
+
+    Inspectors are counted by kind (department, area, items, expert): two of one kind are
+    eligible for the same objects. The counts of each (area, items) are kept once made.
+    """
 
     def __init__(self, pools: tuple[list[Inspector], list[Inspector]], rules: TeamRules) -> None:
         self.rules = rules
         self.regular, self.experts = pools
         self.by_id = {i.id: i for i in self.regular + self.experts}
-        self.kinds = Counter((i.department, i.area, i.items, i.expert) for i in self.by_id.values())
+        self.kinds: Counter[_Kind] = Counter(
+            (i.department, i.area, i.items, i.expert) for i in self.by_id.values()
+        )
+        self.names = (*rules.departments, EXPERTS_NAME)
+        self.counted: dict[tuple[str, tuple[str, ...]], dict[str, int]] = {}
 
-    def eligible(self, area: str, items: tuple[str, ...], left_out: frozenset[str]) -> Counter[str]:
-        """Return eligible inspectors per department (experts under EXPERTS_NAME) for one object."""
-        out: Counter[str] = Counter()
-        for (department, home, covered, expert), n in self.kinds.items():
-            if set(items) <= set(covered) and not (self.rules.exclude_same_area and home == area):
-                out[EXPERTS_NAME if expert else department] += n
+    def eligible(self, area: str, items: tuple[str, ...], left_out: frozenset[str]) -> dict[str, int]:
+        """Return eligible inspectors per department (experts under EXPERTS_NAME) for one object.
+
+        O(k) for k kinds the first time an (area, items) is asked, then O(len(left_out)).
+        """
+        base = self.counted.get((area, items))
+        if base is None:
+            base = self._count(lambda home, held: self._fits(home, held, area, items))
+            self.counted[area, items] = base
+        out = base.copy()
         for i in (self.by_id[k] for k in left_out if k in self.by_id):
-            if self._fits(i, area, items):
+            if self._fits(i.area, i.items, area, items):
                 out[EXPERTS_NAME if i.expert else i.department] -= 1
         return out
 
-    def _fits(self, inspector: Inspector, area: str, items: tuple[str, ...]) -> bool:
-        if self.rules.exclude_same_area and inspector.area == area:
+    def _count(self, fits: Callable[[str, tuple[str, ...]], bool]) -> dict[str, int]:
+        # Eligible inspectors per department (experts under EXPERTS_NAME) of the kinds that fit;
+        # every pool inspector is of one of the rules' departments or an expert.
+        out = dict.fromkeys(self.names, 0)
+        for (department, home, held, expert), n in self.kinds.items():
+            if fits(home, held):
+                out[EXPERTS_NAME if expert else department] += n
+        return out
+
+    def _fits(self, home: str, held: tuple[str, ...], area: str, items: tuple[str, ...]) -> bool:
+        # Whether an inspector of ``home`` holding ``held`` may take an object at ``area`` needing ``items``.
+        if self.rules.exclude_same_area and home == area:
             return False
-        return set(items) <= set(inspector.items)
+        return set(items) <= set(held)
 
     def check_team(self, where: str, area: str, items: tuple[str, ...], left_out: frozenset[str]) -> None:
         """Raise ValueError unless one object at ``area`` needing ``items`` can get a team."""
@@ -954,18 +997,15 @@ class _Census:
             worst = sum(min(n, quotas[s]) for s, n in groups[key].items())
             self._check_load(_place(key, groups[key]), worst, self._capacity(key, item_sets))
 
-    def _capacity(self, key: tuple[str, ...], item_sets: Mapping[str, set[tuple[str, ...]]]) -> Counter[str]:
+    def _capacity(self, key: tuple[str, ...], item_sets: Mapping[str, set[_Items]]) -> dict[str, int]:
+        # The inspectors eligible for at least one class of the group ``key``, counted by kind.
         if len(key) > 1:
             return self.eligible(key[0], key[1:], frozenset())
         areas = [key[0]] if key else sorted(item_sets)
         places = [(a, s) for a in areas for s in item_sets[a]]
-        out: Counter[str] = Counter()
-        for i in self.regular + self.experts:
-            if any(self._fits(i, a, s) for a, s in places):
-                out[EXPERTS_NAME if i.expert else i.department] += 1
-        return out
+        return self._count(lambda home, held: any(self._fits(home, held, a, s) for a, s in places))
 
-    def _check_load(self, where: str, worst: int, have: Counter[str]) -> None:
+    def _check_load(self, where: str, worst: int, have: Mapping[str, int]) -> None:
         rules, m = self.rules, _need_int(self.rules.max_load)
         checks = [(rules.min_inspectors, sum(have[d] for d in rules.departments), "inspector", "")]
         for d in rules.departments:
