@@ -88,17 +88,17 @@ def _check_secret(secret: object) -> None:
 def salter(secret: bytes) -> Callable[[str], bytes]:
     """Return a function mapping an object id to its salt, HMAC-SHA-256(secret, salt tag || id).
 
-    The HMAC pads (RFC 2104) are absorbed once, so each salt costs two SHA-256 block runs.
-    Raises ValueError unless ``secret`` is 32 bytes.
+    The HMAC pads (RFC 2104) and the salt tag are absorbed once, so each salt costs two SHA-256
+    block runs. Raises ValueError unless ``secret`` is 32 bytes.
     """
     _check_secret(secret)
     key = secret.ljust(64, b"\x00")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + _SALT_TAG)
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
     def salt(object_id: str) -> bytes:
         h = inner.copy()
-        h.update(_SALT_TAG + object_id.encode("utf-8"))
+        h.update(object_id.encode("utf-8"))
         o = outer.copy()
         o.update(h.digest())
         return o.digest()
@@ -160,10 +160,22 @@ def parse_leaves(blob: bytes) -> list[bytes]:
 def stratum_root(leaves: Sequence[bytes]) -> bytes:
     """Return the RFC 9162 Merkle tree hash over the sorted leaves (each leaf is one entry).
 
-    2n SHA-256 in all (``ledger.tree.root_hash`` over the leaf hashes).
+    2n SHA-256 in all. The leaf hashes are made two at a time with the first level of nodes
+    above them, and ``ledger.tree.root_hash`` pairs the levels from there (it takes any level of
+    the tree: a last node without a sibling moves up unchanged at every level).
     """
     sha256 = hashlib.sha256
-    return tree.root_hash([sha256(b"\x00" + leaf).digest() for leaf in leaves])
+    if len(leaves) < 2:
+        return tree.root_hash([sha256(b"\x00" + leaf).digest() for leaf in leaves])
+    pairs = iter(leaves)
+    # RFC 9162 §2.1.1: SHA-256(0x01 || SHA-256(0x00 || left) || SHA-256(0x00 || right))
+    level = [
+        sha256(b"\x01" + sha256(b"\x00" + a).digest() + sha256(b"\x00" + b).digest()).digest()
+        for a, b in zip(pairs, pairs, strict=False)
+    ]
+    if len(leaves) % 2:
+        level.append(sha256(b"\x00" + leaves[-1]).digest())
+    return tree.root_hash(level)
 
 
 def blob_address(blob: bytes) -> str:
