@@ -176,6 +176,22 @@ def test_rules_reject(kwargs: dict[str, Any], message: str) -> None:
     assert str(e.value) == message
 
 
+def test_text_accepted_once_is_checked_the_same_way_again() -> None:
+    for _ in range(2):  # the second round takes the fast path for what the first accepted as it was
+        assert Target("O1", "Cafe\u0301", ("I2", "I1"), 0) == Target("O1", "Café", ("I1", "I2"), 0)
+        assert Target("O1", "Café", ("I1", "I2"), 0).area == "Café"
+        assert teams._text("甲" * 150, "x", teams.MAX_ID) == "甲" * 150
+        with pytest.raises(ValueError, match=r"^teams: target 'O1'.area: length 150, want 1..128$"):
+            Target("O1", "甲" * 150, ("I1",), 0)
+        with pytest.raises(ValueError, match=r"^teams: target 'O1'.items\[\]: want a string, got list$"):
+            Target("O1", "甲所", (["I1"],), 0)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"^teams: target 'O1'.items: 0 items, want 1..64$"):
+            Target("O1", "甲所", (), 0)
+        with pytest.raises(ValueError, match=r"^teams: target 'O1'.order: want an integer in 0\.\."):
+            Target("O1", "甲所", ("I1",), True)
+        assert person("P1", items=()).items == ()
+
+
 def test_assignment_record_parse_is_strict() -> None:
     pool = [person(f"ZF-{k}", area="乙所") for k in range(3)]
     a = run([Target("O1", "甲所", ("I1",), 0), Target("O2", "甲所", ("I1",), 1)], pool, TeamRules((M,)))
@@ -663,6 +679,43 @@ def test_interchangeable_loads_differ_by_at_most_one_without_paths(case: Any) ->
     for (_, _, _, expert), values in classes.items():
         if (experts if expert else regular).augmentations == 0:
             assert max(values) - min(values) <= 1
+
+
+@given(instances())
+def test_encode_assignment_is_jcs_of_the_record(case: Any) -> None:
+    try:
+        got = assign(*case[:5], case[5], AS_OF)
+    except Infeasible:
+        return
+    assert teams.encode_assignment(got) == canonicalize(got.to_record())
+
+
+@pytest.mark.parametrize("text", ['a"b', "a\\b", "a\nb", "a\x1fb", "a\x7fb", "\u2028", "😀", "é", " x "])
+def test_encode_assignment_writes_text_as_jcs_does(text: str) -> None:
+    team = teams.Team(text, 0, ("A", text), text, (text,))
+    a = Assignment(AS_OF, 1, 0, (team,), (), (teams.Ineligibility(text, "status"),))
+    assert teams.encode_assignment(a) == canonicalize(a.to_record())
+
+
+def test_encode_assignment_other_values_go_through_jcs() -> None:
+    team = teams.Team("O1", 0, ("A", "B"), "A")
+    for a in (
+        Assignment(AS_OF, True, 0, (team,), (), ()),  # type: ignore[arg-type]
+        Assignment(AS_OF, 1, 0, (replace(team, members=["A", "B"]),), (), ()),  # type: ignore[arg-type]
+        Assignment(AS_OF, 1, 0, (replace(team, order=2**53),), (), ()),
+    ):
+        try:
+            want: bytes | str = canonicalize(a.to_record())
+        except ValueError as e:
+            want = str(e)
+        try:
+            got: bytes | str = teams.encode_assignment(a)
+        except ValueError as e:
+            got = str(e)
+        assert got == want
+    lone = replace(team, leader="\ud800")
+    with pytest.raises(ValueError, match=r"^jcs: lone surrogate in string$"):
+        teams.encode_assignment(Assignment(AS_OF, 1, 0, (lone,), (), ()))
 
 
 def test_teams_change_with_the_seed() -> None:

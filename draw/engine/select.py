@@ -266,7 +266,7 @@ def format_result(
         name = jcs.canonicalize(s.stratum)
         parts += (b"," if i else b"", f'{{"k":{s.k},"selected":['.encode(), selected)
         parts += (f'],"size":{s.size},"stratum":'.encode(), name, b"}")
-    teams_json = jcs.canonicalize(None if assignment is None else assignment.to_record())
+    teams_json = b"null" if assignment is None else teams.encode_assignment(assignment)
     parts += (b'],"teams":', teams_json, b"}")
     return b"".join(parts)
 

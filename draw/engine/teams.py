@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import calendar
 import functools
+import itertools
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeGuard, TypeVar
 
 from draw.engine.matching import Infeasible, Problem, Solution, leader_key, leaders, solve
+from ledger import jcs
 
 __all__ = [
     "Assignment",
@@ -47,6 +49,7 @@ __all__ = [
     "assign",
     "check_assignment",
     "check_feasible",
+    "encode_assignment",
 ]
 
 SPEC = "fairdraw-draw/1"
@@ -64,6 +67,10 @@ _R = TypeVar("_R", bound="_Recorded")
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CLEAN_LIMIT = 10_000
+_CLEAN_TEXTS: set[str] = set()  # text _text accepted as it was, so that its next check is one lookup
+_CLEAN_ITEMS: set[tuple[str, ...]] = set()  # the same for item lists
+_JSON_ESCAPED = re.compile('["\\\\\x00-\x1f\ud800-\udfff]')  # what RFC 8785 writes other than as is
 
 
 class _Recorded(Protocol):
@@ -88,7 +95,7 @@ class AssignmentError(Exception):
 
 
 def _text(value: object, field: str, max_len: int = MAX_NAME) -> str:
-    if type(value) is str and _plain_ascii(value, max_len):
+    if _clean(value, max_len):
         return value
     if not isinstance(value, str):
         raise ValueError(f"teams: {field}: want a string, got {type(value).__name__}")
@@ -97,23 +104,42 @@ def _text(value: object, field: str, max_len: int = MAX_NAME) -> str:
         raise ValueError(f"teams: {field}: length {len(text)}, want 1..{max_len}")
     if _CONTROL.search(text) or text != text.strip():
         raise ValueError(f"teams: {field}: control character or surrounding space in {text!r}")
+    if text == value and len(_CLEAN_TEXTS) < _CLEAN_LIMIT:
+        _CLEAN_TEXTS.add(text)
     return text
 
 
-def _plain_ascii(value: str, max_len: int) -> bool:
-    # Fast path: printable ASCII is already NFC, and U+0020 is its only white space.
-    if not (value.isascii() and value.isprintable() and 0 < len(value) <= max_len):
+def _clean(value: object, max_len: int = MAX_NAME) -> TypeGuard[str]:
+    # Fast path of _text: whether it returns ``value`` as it is. Printable ASCII is already NFC and
+    # has no white space but U+0020; other text counts once _text has accepted it unchanged.
+    if type(value) is not str or not 0 < len(value) <= max_len:
         return False
-    return value[0] != " " and value[-1] != " "
+    if value in _CLEAN_TEXTS:
+        return True
+    return value.isascii() and value.isprintable() and value[0] != " " and value[-1] != " "
 
 
 def _items(value: object, field: str, *, empty: bool) -> tuple[str, ...]:
+    if _clean_items(value, empty):
+        return value
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise ValueError(f"teams: {field}: want a sequence of item codes")
     items = tuple(sorted({_text(v, f"{field}[]") for v in value}))
     if not (empty or items) or len(items) > MAX_ITEMS:
         raise ValueError(f"teams: {field}: {len(items)} items, want {0 if empty else 1}..{MAX_ITEMS}")
+    if items and type(value) is tuple and items == value and len(_CLEAN_ITEMS) < _CLEAN_LIMIT:
+        _CLEAN_ITEMS.add(items)
     return items
+
+
+def _clean_items(value: object, empty: bool) -> TypeGuard[tuple[str, ...]]:
+    # Fast path of _items: a tuple it has accepted as it is before (or the empty one, if allowed).
+    if type(value) is not tuple:
+        return False
+    try:
+        return value in _CLEAN_ITEMS or (empty and not value)
+    except TypeError:  # unhashable members: let _items report them
+        return False
 
 
 def _count(value: object, field: str, low: int, high: int = MAX_COUNT) -> int:
@@ -138,7 +164,8 @@ def _parse_day(value: object, field: str) -> date:
 
 
 def _fields(record: object, names: tuple[str, ...], what: str) -> dict[str, Any]:
-    if not isinstance(record, dict) or set(record) != set(names):
+    # ``names`` are distinct, so the member sets are equal exactly when the sizes are and each is in.
+    if not isinstance(record, dict) or len(record) != len(names) or not all(n in record for n in names):
         raise ValueError(f"teams: {what} record: want exactly the members {', '.join(sorted(names))}")
     return record
 
@@ -355,6 +382,9 @@ class Target:
     order: int
 
     def __post_init__(self) -> None:
+        valid = _clean(self.id, MAX_ID) and _clean(self.area) and _clean_items(self.items, False)
+        if valid and type(self.order) is int and 0 <= self.order <= MAX_COUNT:
+            return  # already valid and canonical: nothing to normalize
         _set(self, "id", _text(self.id, "target.id", MAX_ID))
         _set(self, "area", _text(self.area, f"target {self.id!r}.area"))
         _set(self, "items", _items(self.items, f"target {self.id!r}.items", empty=False))
@@ -413,6 +443,9 @@ class Team:
     def from_record(cls, record: object) -> Team:
         """Parse a record strictly: member lists sorted and distinct. Raises ValueError."""
         r = _fields(record, ("experts", "leader", "members", "object", "order"), "team")
+        plain = _plain_team(r)
+        if plain is not None:
+            return plain
         members = tuple(_text(m, "team.members[]", MAX_ID) for m in _list(r["members"], "team.members"))
         experts = tuple(_text(m, "team.experts[]", MAX_ID) for m in _list(r["experts"], "team.experts"))
         for name, ids in (("members", members), ("experts", experts)):
@@ -426,6 +459,22 @@ class Team:
             experts,
         )
         return _round_trip(obj, r, "team")
+
+
+def _plain_team(r: dict[str, Any]) -> Team | None:
+    # Fast path of Team.from_record: the team when every value is already as the record should be
+    # (ids that _text keeps as they are, sorted distinct lists, an order in range), else None.
+    members, experts, order = r["members"], r["experts"], r["order"]
+    if type(members) is not list or type(experts) is not list or type(order) is not int:
+        return None
+    if not (
+        0 <= order <= MAX_COUNT
+        and all(_clean(v, MAX_ID) for v in (r["object"], r["leader"], *members, *experts))
+    ):
+        return None
+    if members != sorted(set(members)) or experts != sorted(set(experts)):
+        return None
+    return Team(r["object"], order, tuple(members), r["leader"], tuple(experts))
 
 
 @dataclass(frozen=True)
@@ -495,6 +544,55 @@ class Assignment:
         )
         _check_canonical_order(obj)  # every member was parsed strictly and checked round trip
         return obj
+
+
+def encode_assignment(assignment: Assignment) -> bytes:
+    """Return JCS(assignment.to_record()) (RFC 8785), written directly with the members in order.
+
+    Equal to ``jcs.canonicalize(assignment.to_record())`` for every assignment: one whose text
+    JCS would escape (quote, backslash, control character, lone surrogate), or whose values are
+    of other types than those ``assign`` and ``from_record`` give, goes through jcs. Linear in the
+    record's size. Raises ValueError where jcs does.
+    """
+    a = assignment
+    if not _plain_assignment(a):
+        return jcs.canonicalize(a.to_record())
+    teams = ",".join(
+        f'{{"experts":[{_id_list(t.experts)}],"leader":"{t.leader}","members":[{_id_list(t.members)}],'
+        f'"object":"{t.object_id}","order":{t.order}}}'
+        for t in a.teams
+    )
+    excluded = ",".join(
+        f'{{"inspector":"{e.inspector_id}","object":"{e.object_id}","reason":"{e.reason}"}}'
+        for e in a.excluded
+    )
+    ineligible = ",".join(f'{{"inspector":"{e.inspector_id}","reason":"{e.reason}"}}' for e in a.ineligible)
+    return (
+        f'{{"as_of":"{a.as_of.isoformat()}","cap":{a.cap},"excluded":[{excluded}],'
+        f'"expert_cap":{a.expert_cap},"ineligible":[{ineligible}],"spec":"{SPEC}","teams":[{teams}]}}'
+    ).encode()
+
+
+def _id_list(ids: tuple[str, ...]) -> str:
+    return '"' + '","'.join(ids) + '"' if ids else ""
+
+
+def _plain_assignment(a: Assignment) -> bool:
+    # Whether every value is one that encode_assignment writes as JCS does: exact int counts in
+    # range, tuples of ids, a date, and text without anything JCS escapes.
+    counts = [a.cap, a.expert_cap, *(t.order for t in a.teams)]
+    if not all(type(n) is int and 0 <= n <= MAX_COUNT for n in counts) or type(a.as_of) is not date:
+        return False
+    if not all(type(t.members) is tuple and type(t.experts) is tuple for t in a.teams):
+        return False
+    texts = [(t.object_id, t.leader, *t.members, *t.experts) for t in a.teams]
+    texts += [(e.inspector_id, e.object_id, e.reason) for e in a.excluded]
+    texts += [(e.inspector_id, e.reason) for e in a.ineligible]
+    try:
+        joined = " ".join(itertools.chain.from_iterable(texts))
+    except TypeError:
+        return False
+    return _JSON_ESCAPED.search(joined) is None
 
 
 def _check_canonical_order(a: Assignment) -> None:
@@ -751,12 +849,10 @@ def _check_lists(a: Assignment, inp: _Inputs) -> None:
 def _check_teams(a: Assignment, inp: _Inputs) -> None:
     pairs = {(e.inspector_id, e.object_id): e.reason for e in reversed(inp.excluded)}
     left_out = {e.inspector_id: e.reason for e in reversed(inp.ineligible)}
-    loads: Counter[str] = Counter()
-    expert_loads: Counter[str] = Counter()
     for team, target in zip(a.teams, inp.targets, strict=True):
         _check_team(team, target, inp, pairs, left_out)
-        loads.update(team.members)
-        expert_loads.update(team.experts)
+    loads = Counter(itertools.chain.from_iterable(t.members for t in a.teams))
+    expert_loads = Counter(itertools.chain.from_iterable(t.experts for t in a.teams))
     for name, cap, load in (("cap", a.cap, loads), ("expert_cap", a.expert_cap, expert_loads)):
         if inp.rules.max_load is not None and cap > inp.rules.max_load:
             raise AssignmentError(f"{name} {cap} above max_load {inp.rules.max_load}")
@@ -768,18 +864,20 @@ def _check_team(
     team: Team, target: Target, inp: _Inputs, pairs: dict[tuple[str, str], str], left_out: dict[str, str]
 ) -> None:
     rules, oid = inp.rules, target.id
-    seats = (("members", team.members, rules.min_inspectors), ("experts", team.experts, rules.experts))
-    for role, ids, want in seats:
+    for role, ids, want in (
+        ("members", team.members, rules.min_inspectors),
+        ("experts", team.experts, rules.experts),
+    ):
         if len(ids) != want:
             raise AssignmentError(f"object {oid}: wrong number of {role}: {len(ids)}, want {want}")
         if len(set(ids)) != len(ids):
             raise AssignmentError(f"object {oid}: an inspector is listed twice among the {role}")
         for m in ids:
             _check_member(m, role == "experts", target, inp, pairs, left_out)
-    per_department = Counter(inp.pool[m].department for m in team.members)
+    departments = [inp.pool[m].department for m in team.members]
     for d in rules.departments:
-        if per_department[d] < rules.per_department:
-            got, want = per_department[d], rules.per_department
+        if departments.count(d) < rules.per_department:
+            got, want = departments.count(d), rules.per_department
             raise AssignmentError(f"object {oid}: {got} members of department {d}, want at least {want}")
     if team.leader not in team.members:
         raise AssignmentError(f"object {oid}: leader {team.leader} is not a member")
