@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeGuard, TypeVar
 
 from draw.engine import teams, uscc
 
@@ -45,6 +45,7 @@ _RATIO = re.compile(r"(0|[1-9][0-9]{0,15})/([1-9][0-9]{0,15})")
 _BASIS_POINTS = re.compile(r"(0|[1-9][0-9]{0,4})bp")
 _NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _GOOD_DATES: set[str] = set()  # dates check_date has accepted, so objects skip the calendar check
+_PLAIN_TEXTS: set[str] = set()  # areas, strata and tags is_plain_object has passed
 
 
 class InspectionObject(NamedTuple):
@@ -223,39 +224,51 @@ def is_plain_object(obj: InspectionObject) -> bool:
     """Return True if ``obj`` is a valid object of the common shape (dates seen before).
 
     A fast path for ``check_object``: True implies every rule holds; False means "check in full"
-    (as for text with white space other than single inner spaces, or format characters).
+    (as for text with white space other than single inner spaces, or format characters). Areas,
+    strata and tags, which repeat across a population, are checked once each.
     """
     if type(obj) is not InspectionObject:
         return False
     ident, name, area, stratum, tags, last = obj
-    try:
-        joined = " ".join((ident, name, area, stratum, *tags))
-    except TypeError:
+    if not (_plain(name, 256) and _plain_known(area, 128) and _plain_known(stratum, 64)):
         return False
-    if not (0 < len(ident) <= 160 and 0 < len(name) <= 256 and 0 < len(area) <= 128):
-        return False
-    if not 0 < len(stratum) <= 64:
-        return False
-    # Printable text has no control character, no lone surrogate and no white space but U+0020;
-    # a field that starts or ends with U+0020 puts two spaces together, or one at either end.
-    # U+0020 never composes under NFC, so the joined text is NFC exactly when every field is.
-    if not joined.isprintable() or "  " in joined or joined[0] == " " or joined[-1] == " ":
-        return False
-    if not unicodedata.is_normalized("NFC", joined):
-        return False
-    if type(tags) is not tuple or (tags and not (len(tags) <= 32 and _plain_tags(tags))):
+    if type(tags) is not tuple or (tags and not _plain_tags(tags)):
         return False
     if last is not None and last not in _GOOD_DATES:
         return False
+    if type(ident) is str and uscc.is_valid_uscc(ident):
+        return True  # 18 printable ASCII characters
+    if not _plain(ident, 160):
+        return False
     try:
-        uscc.check_object_id(ident)  # a USCC at once; a 注册号 or kind:local id in a few steps
+        uscc.check_object_id(ident)  # a 注册号 or kind:local id in a few steps
     except ValueError:
         return False
     return True
 
 
+def _plain(text: object, max_len: int) -> TypeGuard[str]:
+    # Printable text has no control character, no lone surrogate and no white space but U+0020.
+    if type(text) is not str or not 0 < len(text) <= max_len:
+        return False
+    if not text.isprintable() or "  " in text or text[0] == " " or text[-1] == " ":
+        return False
+    return unicodedata.is_normalized("NFC", text)
+
+
+def _plain_known(text: object, max_len: int) -> bool:
+    # _plain, remembered for the texts it passed.
+    if type(text) is str and text in _PLAIN_TEXTS:
+        return 0 < len(text) <= max_len
+    if not _plain(text, max_len):
+        return False
+    if len(_PLAIN_TEXTS) < 10_000:
+        _PLAIN_TEXTS.add(text)
+    return True
+
+
 def _plain_tags(tags: tuple[str, ...]) -> bool:
-    return all(0 < len(t) <= 64 for t in tags) and list(tags) == sorted(set(tags))
+    return len(tags) <= 32 and all(_plain_known(t, 64) for t in tags) and list(tags) == sorted(set(tags))
 
 
 def _check_tags(tags: object, field: str) -> None:

@@ -766,7 +766,10 @@ def _check_seed(seed: object) -> bytes:
 def _solve(inp: _Inputs, seed: bytes) -> tuple[Assignment, Solution, Solution]:
     regular_pool, expert_pool = _pools(inp)
     regular = solve(_problem(inp, regular_pool, seed, expert=False), inp.rules.max_load)
-    experts = solve(_problem(inp, expert_pool, seed, expert=True), inp.rules.max_load)
+    if inp.rules.experts:
+        experts = solve(_problem(inp, expert_pool, seed, expert=True), inp.rules.max_load)
+    else:  # what solve gives a problem without seats, built for nothing
+        experts = Solution(0, [[] for _ in inp.targets], 0, 0)
     ids, expert_ids = [i.id for i in regular_pool], [i.id for i in expert_pool]
     heads = leaders(regular.teams, [leader_key(seed, i) for i in ids])
     teams = tuple(
@@ -775,7 +778,7 @@ def _solve(inp: _Inputs, seed: bytes) -> tuple[Assignment, Solution, Solution]:
             t.order,
             tuple(sorted([ids[i] for i in regular.teams[k]])),
             ids[heads[k]],
-            tuple(sorted([expert_ids[i] for i in experts.teams[k]])),
+            tuple(sorted([expert_ids[i] for i in experts.teams[k]])) if experts.teams[k] else (),
         )
         for k, t in enumerate(inp.targets)
     )
