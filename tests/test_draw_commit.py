@@ -231,3 +231,32 @@ def test_the_commitment_record_fits_a_ledger_entry() -> None:
     assert message.startswith("draw: commitment record is ") and message.endswith(" bytes, limit 49152")
     with pytest.raises(ValueError, match=r"^draw: commitment record is 49153 bytes, limit 49152$"):
         commit.parse_commitment(b" " * 49153)
+
+
+_VALUES = st.none() | st.booleans() | st.text() | st.lists(st.text(), max_size=3) | st.integers(-3, 3)
+
+
+@given(st.dictionaries(st.text(max_size=4), _VALUES, max_size=5))
+def test_record_list_canonical_form_is_jcs(record: dict[str, object]) -> None:
+    try:
+        want: bytes | str = jcs.canonicalize(record)
+    except ValueError as e:
+        want = str(e)
+    try:
+        got: bytes | str = commit._canonical(record)
+    except ValueError as e:
+        got = str(e)
+    assert got == want
+
+
+def test_record_list_canonical_form_of_odd_values() -> None:
+    for record in ({"b": "x\ud800"}, {"😀": "x", "a": "\n"}, {"a": 2**60}, {"a": [1, "x"]}, ["x"], "x"):
+        try:
+            want: bytes | str = jcs.canonicalize(record)
+        except ValueError as e:
+            want = str(e)
+        try:
+            got: bytes | str = commit._canonical(record)
+        except ValueError as e:
+            got = str(e)
+        assert got == want, record

@@ -21,6 +21,7 @@ import bisect
 import datetime
 import hashlib
 import itertools
+import json
 import operator
 import re
 from array import array
@@ -160,9 +161,9 @@ def parse_leaves(blob: bytes) -> list[bytes]:
 def stratum_root(leaves: Sequence[bytes]) -> bytes:
     """Return the RFC 9162 Merkle tree hash over the sorted leaves (each leaf is one entry).
 
-    2n SHA-256 in all. The leaf hashes are made two at a time with the first level of nodes
-    above them, and ``ledger.tree.root_hash`` pairs the levels from there (it takes any level of
-    the tree: a last node without a sibling moves up unchanged at every level).
+    2n SHA-256 in all, level by level: the leaf hashes are made two at a time with the first level
+    of nodes above them; at every level a last node without a sibling moves up unchanged, which
+    equals the recursive MTH (as ``ledger.tree.root_hash`` computes it).
     """
     sha256 = hashlib.sha256
     if len(leaves) < 2:
@@ -175,7 +176,12 @@ def stratum_root(leaves: Sequence[bytes]) -> bytes:
     ]
     if len(leaves) % 2:
         level.append(sha256(b"\x00" + leaves[-1]).digest())
-    return tree.root_hash(level)
+    while len(level) > 1:
+        odd = level[-1:] if len(level) % 2 else []
+        pairs = iter(level)
+        level = [sha256(b"\x01" + a + b).digest() for a, b in zip(pairs, pairs, strict=False)]
+        level += odd
+    return level[0]
 
 
 def blob_address(blob: bytes) -> str:
@@ -332,12 +338,40 @@ def parse_record_list(blob: bytes, parse: Callable[[object], _V]) -> list[_V]:
     records = model.load_json(blob)
     if not isinstance(records, list):
         raise ValueError("draw: record list: want a JSON array")
-    encoded = [jcs.canonicalize(r) for r in records]
+    encoded = [_canonical(r) for r in records]
     if b"[" + b",".join(encoded) + b"]" != blob:
         raise ValueError("draw: record list: not in canonical form")
     if not all(map(operator.lt, encoded, encoded[1:])):
         raise ValueError("draw: record list: records not strictly ascending")
     return [parse(r) for r in records]
+
+
+_FLAT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _canonical(record: object) -> bytes:
+    """Return jcs.canonicalize(record); a flat record goes through one JSON encoder kept ready.
+
+    A JSON object of ASCII member names whose values are text, booleans, null or lists of text (the
+    records of the ``teams`` types) is what json writes with sorted keys; anything else, and text
+    with a lone surrogate, goes through jcs, which also names the problem.
+    """
+    if _flat(record):
+        try:
+            return _FLAT_JSON.encode(record).encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+    return jcs.canonicalize(record)
+
+
+def _flat(record: object) -> bool:
+    if type(record) is not dict or not all(type(k) is str and k.isascii() for k in record):
+        return False
+    return all(v is None or type(v) in (str, bool) or _texts(v) for v in record.values())
+
+
+def _texts(value: object) -> bool:
+    return type(value) is list and all(type(v) is str for v in value)
 
 
 def _matching_entry(matching: Matching, blobs: dict[str, bytes]) -> dict[str, Any]:

@@ -201,6 +201,10 @@ class Inspector:
     status: str = "active"
 
     def __post_init__(self) -> None:
+        clean = _clean(self.id, MAX_ID) and _clean(self.department) and _clean(self.area)
+        clean = clean and _clean_items(self.items, True) and type(self.certificate_expiry) is date
+        if clean and type(self.expert) is bool and self.status in STATUSES:
+            return  # already valid and canonical: nothing to normalize
         _set(self, "id", _text(self.id, "inspector.id", MAX_ID))
         where = f"inspector {self.id!r}"
         _set(self, "department", _text(self.department, f"{where}.department"))
@@ -328,6 +332,9 @@ class Exclusion:
     reason: str
 
     def __post_init__(self) -> None:
+        clean = _clean(self.inspector_id, MAX_ID) and _clean(self.object_id, MAX_ID)
+        if clean and self.reason in PAIR_REASONS:
+            return  # already valid and canonical: nothing to normalize
         _set(self, "inspector_id", _text(self.inspector_id, "exclusion.inspector", MAX_ID))
         _set(self, "object_id", _text(self.object_id, "exclusion.object", MAX_ID))
         if self.reason not in PAIR_REASONS:
