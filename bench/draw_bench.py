@@ -156,6 +156,9 @@ def stages_with_matching(
     )
     k = sum(p.k for p in c.strata)
     print(f"  k = {k:,} ({100 * k / len(population):.2f} %), commitment record {len(c.encoded):,} bytes")
+    listed, quotas = candidates(c, population, m), {p.rule.stratum: p.k for p in c.strata}
+    feasible = (listed, quotas, m.inspectors, m.rules, m.exclusions, m.history, m.as_of)
+    _, t_feasible = timed("teams.check_feasible alone", lambda: teams.check_feasible(*feasible))
     r, t_draw = timed(
         "draw (selection + matching + result)", lambda: select.draw(c, population, SECRET, VALUES)
     )
@@ -163,9 +166,33 @@ def stages_with_matching(
     print(f"  result record {len(r.encoded):,} bytes")
     check = (c.encoded, c.blobs, VALUES, SECRET, r.encoded, r.hash)
     _, t_verify = timed("verification with teams.check_assignment", lambda: verify_.verify_draw(*check))
+    assert r.assignment is not None
+    inputs = (select.targets(r.strata, m.items), m.inspectors, m.rules, m.exclusions, m.history)
+    both = (r.assignment, *inputs, select.team_seed(r.seed), m.as_of)
+    _, t_check = timed("teams.check_assignment alone", lambda: teams.check_assignment(*both))
     leaves = [x for p in c.strata for x in p.leaves]
     floors.append(timed("FLOOR again, over the committed leaves", lambda: floor(leaves, k))[1])
-    return {"commit+": t_commit, "draw+": t_draw, "match": t_match, "verify+": t_verify}, k
+    times = {"commit+": t_commit, "feasible": t_feasible, "draw+": t_draw, "match": t_match}
+    return times | {"verify+": t_verify, "check": t_check}, k
+
+
+def candidates(
+    c: commit.Commitment, population: Sequence[InspectionObject], m: Matching
+) -> list[teams.Candidate]:
+    """The candidates the commitment passes to teams.check_feasible: one per object of a stratum that
+    draws, those named by an exclusion or a past inspection in leaf order, one value per area for
+    the others."""
+    named = {e.object_id for e in m.exclusions} | {p.object_id for p in m.history}
+    out: list[teams.Candidate] = []
+    alike: dict[tuple[str, str], teams.Candidate] = {}
+    for p in c.strata:
+        objects = [population[i] for i in p.origin] if p.k else []
+        out += [teams.Candidate(o.id, o.stratum, o.area, m.items) for o in objects if o.id in named]
+        for o in objects:
+            if o.id not in named:
+                alike.setdefault((o.stratum, o.area), teams.Candidate(o.id, o.stratum, o.area, m.items))
+                out.append(alike[o.stratum, o.area])
+    return out
 
 
 floors: list[float] = []
@@ -217,9 +244,11 @@ ROWS = (
     ("draw+", "draw with matching", ""),
     ("match", "matching alone (teams.assign)", ""),
     ("commit", "commitment without matching inputs", "<= 10"),
-    ("commit+", "commitment with teams.check_feasible", ""),
+    ("commit+", "commitment with teams.check_feasible", "<= 10"),
+    ("feasible", "teams.check_feasible alone", ""),
     ("verify", "verification without matching inputs", "<= 3"),
-    ("verify+", "verification with teams", ""),
+    ("verify+", "verification with teams", "<= 3"),
+    ("check", "teams.check_assignment alone", ""),
     ("read", "reading the population (input, not engine)", ""),
 )
 
