@@ -121,6 +121,40 @@ def test_targets_follow_the_draws_batch_order() -> None:
     assert [t.order for t in targets] == list(range(len(picks)))
 
 
+def test_parse_result_reads_back_the_result() -> None:
+    result = run(make_vectors.objects())
+    got = select.parse_result(result.encoded)
+    assert (got.seed, got.strata, got.assignment) == (result.seed, result.strata, result.assignment)
+
+
+def _plain_parse_error(data: bytes) -> str:
+    # The message of the plain way of parse_result (a tree of JSON objects, parsed top down).
+    with pytest.raises(ValueError) as e:
+        select._read_result(model.load_json(data), data, select._parse_pick, teams.Team.from_record)
+    return str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"id":"', b'"id":"x'),  # an object record that does not parse
+        (b'"leader":"', b'"leader":"","leader":"'),  # a duplicate member
+        (b'"members":["', b'"members":["zz","'),  # members out of order
+        (b'"batch":', b'"batch":0,"x":'),  # a pick with an extra member
+        (b'"sources":["', b'"sources":[{"experts":[],"leader":"a","members":[],"object":"a","order":0},"'),
+        (b'"tags":[]', b'"tags":[{"experts":[],"leader":"a","members":[],"object":"a","order":0}]'),
+        (b'"spec":"fairdraw-draw/1","strata"', b'"spec":"x","strata"'),
+    ],
+)
+def test_parse_result_errors_are_those_of_the_plain_way(old: bytes, new: bytes) -> None:
+    data = run(make_vectors.objects()).encoded
+    assert old in data
+    bad = data.replace(old, new, 1)
+    with pytest.raises(ValueError) as e:
+        select.parse_result(bad)
+    assert str(e.value) == _plain_parse_error(bad)
+
+
 def test_team_seed_is_tagged() -> None:
     assert select.team_seed(bytes(32)) == hashlib.sha256(b"fairdraw-draw/1 teams\x00" + bytes(32)).digest()
 

@@ -21,7 +21,7 @@ import datetime
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeGuard, TypeVar
 
@@ -94,15 +94,17 @@ def domain_tag(purpose: str) -> bytes:
     return f"{SPEC} {purpose}".encode("ascii") + b"\x00"
 
 
-def load_json(data: bytes) -> Any:
+def load_json(data: bytes, convert: Callable[[dict[str, Any]], Any] | None = None) -> Any:
     """Parse JSON strictly — UTF-8, no duplicate member names, integers only, no NaN or infinity —
     without ``ledger.jcs.loads``'s second, canonicalizing pass: for large records whose parser
     re-encodes what it read and compares it with ``data`` (which proves the canonical form).
-    Raises ValueError.
+    ``convert``, if given, is applied to each JSON object as it is read (innermost first) and its
+    result stands in the object's place. Raises ValueError (and whatever ``convert`` raises).
     """
+    hook = _no_duplicates if convert is None else (lambda pairs: convert(_no_duplicates(pairs)))
     return json.loads(
         data.decode("utf-8"),
-        object_pairs_hook=_no_duplicates,
+        object_pairs_hook=hook,
         parse_float=_refuse_number,
         parse_constant=_refuse_number,
     )

@@ -23,7 +23,7 @@ import math
 import re
 import struct
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from draw.engine import commit as commitment_
 from draw.engine import model, teams
@@ -295,20 +295,71 @@ def parse_result(data: bytes) -> ResultRecord:
     """Parse a result record strictly: JSON with exactly the members of spec §13, and
     ``format_result`` of what was read gives ``data`` back (so ``data`` is canonical).
     Raises ValueError naming the member.
+
+    Picks, their object records and teams are parsed as the JSON parser meets them, so that no
+    tree of their JSON objects is built up (for 30,000 picks, hundreds of thousands of objects the
+    garbage collector would walk); a record that does not parse that way is read again the plain
+    way, whose error names the problem.
     """
-    r = model.record_members(model.load_json(data), _RESULT_KEYS, "result")
+    try:
+        return _read_result(model.load_json(data, _parse_early), data, _parsed_pick, _parsed_team)
+    except ValueError:
+        pass
+    return _read_result(model.load_json(data), data, _parse_pick, teams.Team.from_record)
+
+
+def _read_result(
+    value: object, data: bytes, pick: Callable[[object, str], Pick], team: Callable[[object], teams.Team]
+) -> ResultRecord:
+    # parse_result once the JSON is read; ``pick`` and ``team`` parse the entries of those kinds.
+    r = model.record_members(value, _RESULT_KEYS, "result")
     if r["spec"] != model.SPEC:
         raise ValueError(f"draw: result.spec: {r['spec']!r}, want {model.SPEC!r}")
     listed = model.record_list(r["sources"], "result.sources")
     values = tuple(_parse_value(v, i) for i, v in enumerate(listed))
     listed = model.record_list(r["strata"], "result.strata")
-    strata = tuple(_parse_selection(s, i) for i, s in enumerate(listed))
-    assignment = None if r["teams"] is None else teams.Assignment.from_record(r["teams"])
+    strata = tuple(_parse_selection(s, i, pick) for i, s in enumerate(listed))
+    assignment = None if r["teams"] is None else teams.Assignment.from_record(r["teams"], team)
     commitment = commitment_.parse_hex(r["commitment"], "result.commitment")
     seed = commitment_.parse_hex(r["seed"], "result.seed")
     if format_result(commitment, values, seed, strata, assignment) != data:
         raise ValueError("draw: result: does not round-trip")
     return ResultRecord(commitment, seed, values, strata, assignment)
+
+
+_OBJECT_RECORD_KEYS = frozenset(model.object_record(InspectionObject("x", "x", "x", "x")))
+_TEAM_KEYS = frozenset(teams.Team("x", 0, (), "x").to_record())
+
+
+def _parse_early(obj: dict[str, Any]) -> object:
+    # Parse a JSON object of a pick, an object record or a team as soon as it is read (the members
+    # decide which it is: no other object of a result record has the same); keep any other.
+    keys = obj.keys()
+    if keys == _OBJECT_RECORD_KEYS:
+        return model.parse_object_record(obj)
+    if keys == _PICK_KEYS:
+        return _parse_pick(obj, "pick", _parsed_object)
+    if keys == _TEAM_KEYS:
+        return teams.Team.from_record(obj)
+    return obj
+
+
+def _parsed_object(value: object, field: str) -> InspectionObject:
+    if type(value) is not InspectionObject:
+        raise ValueError(f"draw: {field}: want an object record")
+    return value
+
+
+def _parsed_pick(value: object, field: str) -> Pick:
+    if type(value) is not Pick:
+        raise ValueError(f"draw: {field}: want a pick")
+    return value
+
+
+def _parsed_team(value: object) -> teams.Team:
+    if type(value) is not teams.Team:
+        raise ValueError("teams: team: want a team record")
+    return value
 
 
 def _parse_value(value: object, index: int) -> bytes:
@@ -318,23 +369,25 @@ def _parse_value(value: object, index: int) -> bytes:
     return bytes.fromhex(value)
 
 
-def _parse_selection(value: object, index: int) -> StratumSelection:
+def _parse_selection(value: object, index: int, pick: Callable[[object, str], Pick]) -> StratumSelection:
     field = f"result.strata[{index}]"
     r = model.record_members(value, _SELECTION_KEYS, field)
     model.check_text(r["stratum"], f"{field}.stratum", 64)
     for member in ("size", "k"):
         model.check_count(r[member], f"{field}.{member}")
     listed = model.record_list(r["selected"], f"{field}.selected")
-    picks = tuple(_parse_pick(p, f"{field}.selected[{i}]") for i, p in enumerate(listed))
+    picks = tuple(pick(p, f"{field}.selected[{i}]") for i, p in enumerate(listed))
     return StratumSelection(r["stratum"], r["size"], r["k"], picks)
 
 
-def _parse_pick(value: object, field: str) -> Pick:
+def _parse_pick(
+    value: object, field: str, record: Callable[[object, str], InspectionObject] = model.parse_object_record
+) -> Pick:
     r = model.record_members(value, _PICK_KEYS, field)
     model.check_count(r["position"], f"{field}.position", low=1)
     if r["batch"] is not None:
         model.check_count(r["batch"], f"{field}.batch", low=1)
-    obj = model.parse_object_record(r["record"], f"{field}.record")
+    obj = record(r["record"], f"{field}.record")
     leaf = commitment_.parse_hex(r["leaf"], f"{field}.leaf")
     salt = commitment_.parse_hex(r["salt"], f"{field}.salt")
     ticket_ = commitment_.parse_hex(r["ticket"], f"{field}.ticket")

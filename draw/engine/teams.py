@@ -535,8 +535,13 @@ class Assignment:
         }
 
     @classmethod
-    def from_record(cls, record: object) -> Assignment:
-        """Parse a record strictly: exact members, lists in canonical order. Raises ValueError."""
+    def from_record(cls, record: object, team: Callable[[object], Team] | None = None) -> Assignment:
+        """Parse a record strictly: exact members, lists in canonical order. Raises ValueError.
+
+        ``team`` parses each entry of ``teams`` (default ``Team.from_record``; a caller that has
+        parsed them as it read the JSON passes one that checks what it made).
+        """
+        team = Team.from_record if team is None else team
         names = ("as_of", "cap", "excluded", "expert_cap", "ineligible", "spec", "teams")
         r = _fields(record, names, "assignment")
         if r["spec"] != SPEC:
@@ -545,7 +550,7 @@ class Assignment:
             _parse_day(r["as_of"], "assignment.as_of"),
             _count(r["cap"], "assignment.cap", 0),
             _count(r["expert_cap"], "assignment.expert_cap", 0),
-            tuple(Team.from_record(t) for t in _list(r["teams"], "assignment.teams")),
+            tuple(team(t) for t in _list(r["teams"], "assignment.teams")),
             tuple(Exclusion.from_record(e) for e in _list(r["excluded"], "assignment.excluded")),
             tuple(Ineligibility.from_record(e) for e in _list(r["ineligible"], "assignment.ineligible")),
         )
