@@ -126,7 +126,7 @@ def record_members(value: object, keys: frozenset[str], field: str) -> dict[str,
 
     Raises ValueError naming ``field`` otherwise.
     """
-    if not isinstance(value, dict) or set(value) != keys:
+    if not isinstance(value, dict) or value.keys() != keys:
         raise ValueError(f"draw: {field}: want exactly the members {', '.join(sorted(keys))}")
     return value
 
@@ -302,7 +302,7 @@ def parse_object_record(record: object, field: str = "record") -> InspectionObje
 
     Raises ValueError naming ``field`` on a missing or extra member or any invalid value.
     """
-    if not isinstance(record, dict) or set(record) != _OBJECT_KEYS:
+    if not isinstance(record, dict) or record.keys() != _OBJECT_KEYS:
         raise ValueError(f"draw: {field}: want exactly the members {sorted(_OBJECT_KEYS)}")
     tags = record["tags"]
     if not isinstance(tags, list):
