@@ -17,6 +17,7 @@ import argparse
 import gc
 import hashlib
 import heapq
+import os
 import random
 import resource
 import sys
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="skip the stages without matching inputs")
     parser.add_argument("--skip-arlo", action="store_true", help="do not run the consistent sampler")
     args = parser.parse_args(argv)
-    print(f"draw engine benchmark: N = {args.n:,}, Python {sys.version.split()[0]}")
+    print(f"draw engine benchmark: N = {args.n:,}, Python {sys.version.split()[0]}, {clock()}")
     lazy = Population(args.n)
     population: Sequence[InspectionObject] = lazy
     if not args.lazy:
@@ -228,6 +229,13 @@ def main(argv: list[str] | None = None) -> None:
             lambda: sum(1 for _ in consistent_sampler.sampler(ids, "s", take=k)),
         )[1]
     report(times, args.n)
+    print(f"  end {clock()}")
+
+
+def clock() -> str:
+    """The time (UTC) and the load averages over 1, 5 and 15 minutes, for the record of a run."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, load average {load}"
 
 
 def first_floor(n: int, k: int) -> float:
