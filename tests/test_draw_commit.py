@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import random
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -116,10 +117,28 @@ def test_parse_commitment_refuses_non_canonical_bytes() -> None:
 # Bad input: ValueError naming the field, before anything is committed (§9.1).
 
 
-def commit_error(objects: list[model.InspectionObject], req: DrawRequest | None = None) -> str:
+def commit_error(objects: Sequence[model.InspectionObject], req: DrawRequest | None = None) -> str:
     with pytest.raises(ValueError) as e:
         commit.commit_draw(req or request(), objects, SECRET)
     return str(e.value)
+
+
+def test_a_population_is_checked_once_when_made() -> None:
+    objects = make_vectors.objects()
+    population = model.Population(objects)
+    assert population == tuple(objects) and isinstance(population, tuple)
+    plain = commit.commit_draw(request(), objects, SECRET)
+    assert commit.commit_draw(request(), population, SECRET).encoded == plain.encoded
+    bad = objects[5]._replace(id=objects[5].id[:-1] + "0")
+    with pytest.raises(ValueError, match=r"^draw: records\[5\]\.id: uscc: check character '0', want 'X'$"):
+        model.Population([*objects[:5], bad], "records")
+    joined = population + (bad,)  # noqa: RUF005 - what a Population gives when concatenated
+    assert type(joined) is tuple  # not a Population: commit_draw checks its objects
+    assert commit_error(joined) == commit_error([*objects, bad]) == (
+        f"draw: objects[{len(objects)}].id: uscc: check character '0', want 'X'"
+    )
+    with pytest.raises(ValueError, match=r"^draw: objects\[24\]\.id: duplicate id"):
+        commit.commit_draw(request(), model.Population([*objects, objects[2]]), SECRET)
 
 
 def test_invalid_uscc() -> None:

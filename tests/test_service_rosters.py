@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from draw.engine.model import Population
 from draw.service import Config, rosters
 from draw.service.signature import HEADER as SIGNATURE_HEADER
 from draw.service.signature import check_request_record
@@ -168,11 +169,10 @@ def test_load_snapshot_gives_the_engine_objects(world: World) -> None:
     assert snapshot is not None and snapshot.department == "HZ"
     assert sorted(o.id for o in snapshot.objects()) == sorted(r["id"] for r in WANT_OBJECTS)
     assert rosters.load_snapshot(world.service, index + 1000) is None
-    # a published snapshot is kept, parsed once; each caller gets its own list of the objects
+    # a published snapshot is kept, its objects parsed and checked once, as an immutable Population
     assert rosters.load_snapshot(world.service, index) is snapshot
-    first = snapshot.objects()
-    first.clear()
-    assert len(snapshot.objects()) == len(WANT_OBJECTS)
+    assert snapshot.objects() is snapshot.objects()
+    assert type(snapshot.objects()) is Population
 
 
 def test_signed_upload_is_recorded(world: World) -> None:

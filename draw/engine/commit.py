@@ -201,8 +201,9 @@ def commit_draw(
     Checks everything first and raises ValueError naming the field (bad USCC, duplicate id, unknown
     stratum, empty population, ratio above 100 %, too few eligible inspectors, ...). ``objects`` is
     read in order; it must be indexable again later with the same contents (``draw`` opens the
-    selected leaves through it). Cost: about one HMAC, one record encoding and three SHA-256 per
-    object, a sort per stratum, and ``teams.check_feasible``.
+    selected leaves through it); the objects of a ``model.Population`` are not checked again.
+    Cost: about one HMAC, one record encoding and three SHA-256 per object, a sort per stratum, and
+    ``teams.check_feasible``.
     """
     model.check_request(request)
     named = set() if request.matching is None else _named(request.matching)
@@ -247,9 +248,10 @@ def _populate(
     salt = salter(operator_secret)
     seen: set[str] = set()
     found: list[int] = []
+    checked = type(objects) is model.Population  # its objects passed check_object already
     plain, sha256, tag, remember = model.is_plain_object, hashlib.sha256, _LEAF_TAG, seen.add
     for index, obj in enumerate(objects):
-        if not plain(obj):
+        if not checked and not plain(obj):
             model.check_object(obj, f"objects[{index}]")
         bucket = buckets.get(obj.stratum)
         if bucket is None:

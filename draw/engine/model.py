@@ -21,7 +21,7 @@ import datetime
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeGuard, TypeVar
 
@@ -222,6 +222,25 @@ def check_object(obj: InspectionObject, field: str = "object") -> None:
         check_date(obj.last_inspected, f"{field}.last_inspected")
 
 
+class Population(tuple[InspectionObject, ...]):
+    """Objects, in order, each of which passed ``check_object`` when the Population was made.
+
+    ``commit_draw`` does not check the objects of a Population again (only what concerns the
+    population as a whole: distinct ids, known strata), so a population used by many draws (a
+    roster snapshot) is checked once. Immutable, like the tuple it is.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, objects: Iterable[InspectionObject] = (), field: str = "objects") -> Population:
+        """Check every object (``check_object``, naming ``field[i]``) and return them as a Population.
+        Raises ValueError for the first invalid one."""
+        items = tuple(objects)
+        for i, obj in enumerate(items):
+            check_object(obj, f"{field}[{i}]")
+        return super().__new__(cls, items)
+
+
 def is_plain_object(obj: InspectionObject) -> bool:
     """Return True if ``obj`` is a valid object of the common shape (dates seen before).
 
@@ -243,7 +262,7 @@ def is_plain_object(obj: InspectionObject) -> bool:
     if not _plain(ident, 160):
         return False
     try:
-        uscc.check_object_id(ident)  # a 注册号 or kind:local id in a few steps
+        uscc.object_id_kind(ident)  # a 注册号 or kind:local id in a few steps
     except ValueError:
         return False
     return True

@@ -203,7 +203,7 @@ class Plan:
 
     draw_id: str
     request: engine.DrawRequest
-    objects: list[model.InspectionObject]
+    objects: Sequence[model.InspectionObject]  # the roster's Population alone, when no object is inline
     roster_rows: int
     roster_records: bytes  # the record list of the roster's objects, the first roster_rows objects
     task: int | None
@@ -224,7 +224,8 @@ def plan_draw(service: Service, code: str, given: DrawIn) -> Plan:
         raise _invalid("body.ref", f"draw id {draw_id!r} must match {DRAW_ID.pattern}")
     task, participants, task_end = _task(service, code, given.task)
     roster, records = _roster_objects(service, code, given.objects_roster)
-    objects = roster + [_object(o) for o in given.objects]
+    inline = [_object(o) for o in given.objects]
+    objects = [*roster, *inline] if inline else roster
     strata = tuple(model.make_rule(s.stratum, **s.model_dump(exclude={"stratum"})) for s in given.strata)
     sources, commitments = _sources(service, given.sources)
     matching = None if given.matching is None else _matching(service, given.matching, participants, task)
@@ -272,12 +273,10 @@ def _task(service: Service, code: str, index: int | None) -> tuple[int | None, l
     return index, task.participants(), str(task.record["end"])
 
 
-def _roster_objects(
-    service: Service, code: str, index: int | None
-) -> tuple[list[model.InspectionObject], bytes]:
+def _roster_objects(service: Service, code: str, index: int | None) -> tuple[model.Population, bytes]:
     """Return the objects of roster snapshot ``index`` and its record list (the same objects)."""
     if index is None:
-        return [], b"[]"
+        return model.Population(), b"[]"
     snapshot = load_snapshot(service, index)
     if snapshot is None or snapshot.department != code or snapshot.kind != "objects":
         raise _invalid("body.objects_roster", f"no objects roster snapshot {index} of department {code}")

@@ -184,12 +184,12 @@ class RosterSnapshot:
     content: bytes
     report: dict[str, Any]
 
-    def objects(self) -> list[model.InspectionObject]:
-        """Return the objects of an ``objects`` snapshot (parsed on first use). Raises ValueError for
-        another kind."""
+    def objects(self) -> model.Population:
+        """Return the objects of an ``objects`` snapshot (parsed and checked on first use). Raises
+        ValueError for another kind."""
         if self.kind != "objects":
             raise ValueError(f"roster: snapshot {self.index} holds {self.kind}, not objects")
-        return list(self._objects)
+        return self._objects
 
     def inspectors(self) -> list[teams.Inspector]:
         """Return the inspectors of an ``inspectors`` snapshot (parsed on first use). Raises
@@ -199,8 +199,8 @@ class RosterSnapshot:
         return list(self._inspectors)
 
     @functools.cached_property
-    def _objects(self) -> tuple[model.InspectionObject, ...]:
-        return tuple(parse_objects(self.content))
+    def _objects(self) -> model.Population:
+        return model.Population(parse_objects(self.content), "records")
 
     @functools.cached_property
     def _inspectors(self) -> tuple[teams.Inspector, ...]:
