@@ -15,7 +15,6 @@ TRUNCATE on PostgreSQL). Writers serialize on the head row: ``BEGIN IMMEDIATE`` 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from ledger.rawread import RawSelect
 
 metadata = sa.MetaData()
 
@@ -123,65 +124,6 @@ def reading(engine: Engine) -> Connection:
     ``database is locked``); it is rolled back on close in any case.
     """
     return engine.connect().execution_options(**{_READ_ONLY: True})
-
-
-class RawSelect:
-    """One SELECT, compiled once per dialect and run straight on a pooled DBAPI connection.
-
-    For the few reads a public endpoint makes on every request (the newest checkpoint, a draw's
-    status): it skips SQLAlchemy's Connection and Result layers, most of a small query's cost.
-    The statement runs alone, as one implicit transaction (its own snapshot); it must not use
-    expanding parameters (``in_``). Rows come back as named tuples with the statement's column
-    keys; values are the driver's, but for Boolean columns (integers on SQLite), which become bool.
-    Raises sqlalchemy's DBAPIError wrapping the driver's error, as a Connection would.
-    """
-
-    def __init__(self, statement: sa.Select[Any]) -> None:
-        self._statement = statement
-        columns = statement.selected_columns
-        self._row: Any = collections.namedtuple("Row", list(columns.keys()))  # type: ignore[misc]
-        self._booleans = [i for i, c in enumerate(columns) if isinstance(c.type, sa.Boolean)]
-        self._compiled: dict[str, Any] = {}
-
-    def all(self, engine: Engine, **params: Any) -> list[Any]:
-        """Return every row the statement selects with bind ``params``."""
-        dialect = engine.dialect
-        compiled = self._compiled.get(dialect.name)
-        if compiled is None:
-            compiled = self._compiled.setdefault(dialect.name, self._statement.compile(dialect=dialect))
-        values = compiled.construct_params(params)
-        args = [values[name] for name in compiled.positiontup] if compiled.positional else values
-        with engine.raw_connection() as dbapi_conn:
-            autocommit = dialect.name == "postgresql"  # one round trip, not BEGIN, SELECT, ROLLBACK
-            if autocommit:
-                dbapi_conn.driver_connection.autocommit = True  # type: ignore[union-attr]
-            cursor = dbapi_conn.cursor()
-            try:
-                cursor.execute(compiled.string, args)
-                rows = cursor.fetchall()
-            except dialect.loaded_dbapi.Error as exc:
-                raise sa.exc.DBAPIError.instance(
-                    compiled.string, args, exc, dialect.loaded_dbapi.Error, dialect=dialect
-                ) from exc
-            finally:
-                cursor.close()
-                if autocommit:
-                    dbapi_conn.driver_connection.autocommit = False  # type: ignore[union-attr]
-        if self._booleans:
-            rows = [_booleans(row, self._booleans) for row in rows]
-        return [self._row._make(row) for row in rows]
-
-    def first(self, engine: Engine, **params: Any) -> Any:
-        """Return the first row the statement selects with bind ``params``, or None."""
-        rows = self.all(engine, **params)
-        return rows[0] if rows else None
-
-
-def _booleans(row: Sequence[Any], columns: list[int]) -> list[Any]:
-    out = list(row)
-    for i in columns:
-        out[i] = None if out[i] is None else bool(out[i])
-    return out
 
 
 def is_postgres(conn: Connection | Engine) -> bool:

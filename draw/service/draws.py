@@ -336,8 +336,9 @@ def post_publish(submission: Submission) -> Response:
 # -- reading --------------------------------------------------------------------------------------
 
 
-def get_draw(request: Request) -> Response:
-    """GET /draws/{draw_id}: a draw's public status. Public."""
+async def get_draw(request: Request) -> Response:
+    """GET /draws/{draw_id}: a draw's public status. Public. On the event loop: one short query
+    (``draws_store.load_public``), cheaper there than the hand-off to a worker thread."""
     service = service_of(request)
     return JSONResponse(status_json(service, _draw(service, request.path_params["draw_id"])))
 
@@ -559,18 +560,11 @@ def _action(path: str, handler: Any, summary: str, description: str, model: type
     return api_post(path, handler, operation)
 
 
-def _public(
-    path: str,
-    handler: Any,
-    summary: str,
-    description: str,
-    model: type[pydantic.BaseModel],
-    inline: bool = False,
-) -> Any:
+def _public(path: str, handler: Any, summary: str, description: str, model: type[pydantic.BaseModel]) -> Any:
     operation = Operation(
         summary, description, ("draws",), model, parameters=(_DRAW,), errors=(404,), authenticated=False
     )
-    return api_get(path, handler, operation, inline=inline)
+    return api_get(path, handler, operation)
 
 
 routes = [
@@ -602,8 +596,7 @@ routes = [
             authenticated=False,
         ),
     ),
-    _public("/draws/{draw_id}", get_draw, "A draw's status", "Its state, sources and entries.", DrawStatus,
-            inline=True),
+    _public("/draws/{draw_id}", get_draw, "A draw's status", "Its state, sources and entries.", DrawStatus),
     _public(
         "/draws/{draw_id}/bundle",
         get_bundle,

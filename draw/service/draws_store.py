@@ -49,6 +49,7 @@ from ledger.cache import Cache
 from ledger.entries import decode_entry
 from ledger.errors import LedgerError
 from ledger.log import Receipt
+from ledger.rawread import RawSelect
 
 LEASE_MS = 5 * 60 * 1000
 """The longest a writer may hold a draw, and the age after which a pending row is abandoned."""
@@ -378,12 +379,16 @@ def _load(service: Service, draw_id: str, public: bool) -> DrawLog | None:
 
 
 _LINKED = sa.and_(draw_entries.c.draw_id == draws.c.draw_id, draw_entries.c.ledger_index.is_not(None))
-_PUBLIC_ROWS = store.RawSelect(
+_PUBLIC_ROWS = RawSelect(
     sa.select(*_PUBLIC, draw_entries.c.ledger_index.label("entry_index"))
     .outerjoin(draw_entries, _LINKED)
     .where(draws.c.draw_id == sa.bindparam("draw_id"))
     .order_by(draw_entries.c.ledger_index)
 )
+
+
+def _entry_cache(service: Service) -> Cache[int, Logged]:
+    return service.cache_of("draw entries", ENTRY_CACHE_SIZE)
 
 
 def _row(service: Service, draw_id: str, public: bool) -> tuple[Any, list[int]]:
@@ -405,7 +410,7 @@ def _row(service: Service, draw_id: str, public: bool) -> tuple[Any, list[int]]:
 
 def _logged(service: Service, indexes: Sequence[int]) -> list[Logged]:
     """Return the activated entries at ``indexes``: from memory, the rest in one query."""
-    cache: Cache[int, Logged] = service.cache_of("draw entries", ENTRY_CACHE_SIZE)
+    cache = _entry_cache(service)
     found = {i: e for i in indexes if (e := cache.get(i)) is not None}
     missing = [i for i in indexes if i not in found]
     if missing:

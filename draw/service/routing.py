@@ -4,8 +4,9 @@ Every ``/api/v1`` endpoint is an :class:`ApiRoute` built by :func:`api_get` or :
 OpenAPI document is generated from them, so an endpoint cannot be served undocumented.
 
 ``api_get(path, handler, operation)``: ``handler(request) -> Response`` is a plain ``def`` (it runs
-in Starlette's threadpool and may use the synchronous engine). It calls ``require_department`` and
-the role checks itself.
+in Starlette's threadpool and may use the synchronous engine), or an ``async def`` for a hot public
+read of one short query (``ledger.rawread``), run on the event loop. It calls
+``require_department`` and the role checks itself.
 
 ``api_post(path, handler, operation)``: ``handler(submission) -> Response`` is a plain ``def`` that
 receives a :class:`Submission` only after, in this order:
@@ -30,7 +31,7 @@ the body (400/422).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -129,21 +130,12 @@ PAGING = (
 
 
 def api_get(
-    path: str, handler: Callable[[Request], Response], operation: Operation, *, inline: bool = False
+    path: str, handler: Callable[[Request], Response | Awaitable[Response]], operation: Operation
 ) -> ApiRoute:
-    """Return the GET route of ``handler`` (a plain ``def``), described by ``operation``.
-
-    The handler runs in a worker thread, or with ``inline`` on the event loop itself: for handlers
-    that take well under a millisecond (a query or two by key, or none), where the hand-off to a
-    thread would cost more than the work.
-    """
-    if not inline:
-        return ApiRoute(path, handler, "GET", operation)
-
-    async def endpoint(request: Request) -> Response:
-        return handler(request)
-
-    return ApiRoute(path, endpoint, "GET", operation)
+    """Return the GET route of ``handler``, described by ``operation``: a plain ``def`` runs in a
+    worker thread; an ``async def`` on the event loop, for hot reads of one short query, where the
+    hand-off to a thread would cost more than the work."""
+    return ApiRoute(path, handler, "GET", operation)
 
 
 @dataclass(frozen=True)

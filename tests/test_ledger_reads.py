@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ledger import cache as cache_module
 from ledger import store
 from ledger.cache import Cache
+from ledger.rawread import RawSelect
 from tests.ledger_helpers import open_ledger
 
 
@@ -77,7 +78,7 @@ _QUERY = (
     .where(_TABLE.c.id >= sa.bindparam("low"))
     .order_by(_TABLE.c.id)
 )
-_PROBE = store.RawSelect(_QUERY)
+_PROBE = RawSelect(_QUERY)
 
 
 def test_a_raw_select_returns_what_the_sqlalchemy_path_returns(db_url: str) -> None:
