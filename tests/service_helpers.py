@@ -1,6 +1,7 @@
 """Helpers for tests of the draw service: a served world of departments, signed POSTs, the auth matrix.
 
-A later endpoint gets the whole authentication matrix in one call::
+Tests that need a real server start one with :func:`serving` (``python -m fairdraw serve`` on a
+:func:`free_port`). A later endpoint gets the whole authentication matrix in one call::
 
     with open_world(db_url) as world:
         assert_auth_matrix(world, "GET", "/api/v1/plans/HZ", own="HZ", other="NB")
@@ -16,8 +17,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -35,6 +42,7 @@ from ledger.log import Ledger, now_ms
 from tests.conftest import fixed_randbytes
 from tests.ledger_helpers import ORIGIN, log_key
 
+ROOT = Path(__file__).resolve().parent.parent
 START_MS = 1_764_283_755_123
 DEPARTMENTS = (
     ("HZ", "杭州市市场监督管理局", ("submit",), False),
@@ -208,3 +216,36 @@ def assert_auth_matrix(
     statuses["own"] = call(own).status_code
     assert statuses["own"] == want_own, (statuses, path)
     return statuses
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving(log_path: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``python -m fairdraw serve *args`` from the project root (environment as it is), its
+    output appended to ``log_path``; on leaving, stop it with SIGTERM (SIGKILL after 30 s) unless it
+    has ended."""
+    with log_path.open("ab") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fairdraw", "serve", *args],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            proc.wait()

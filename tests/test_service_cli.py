@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,9 +16,8 @@ import pytest
 import fairdraw
 from draw.service.auth import TOKEN_PATTERN
 from ledger.entries import decode_entry
-from tests.service_helpers import department_key
+from tests.service_helpers import department_key, free_port, serving
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSPHRASE = "correct horse battery staple"
 
 
@@ -157,13 +152,6 @@ def test_serve_refuses_zero_workers(home: Path, capsys: pytest.CaptureFixture[st
     assert code == 1 and err == "fairdraw: serve: --workers must be at least 1\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _get(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
@@ -175,26 +163,10 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
 
 @contextlib.contextmanager
 def _server(home: Path, workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    port = _free_port()
+    port = free_port()
     log_path = home / "server.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "fairdraw", "serve", "--port", str(port), "--workers", str(workers)],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield f"http://127.0.0.1:{port}", proc, log_path
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serving(log_path, "--port", str(port), "--workers", str(workers)) as proc:
+        yield f"http://127.0.0.1:{port}", proc, log_path
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -8,15 +8,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,7 @@ import fairdraw
 from draw.service import draws_store
 from ledger import store
 from ledger.entries import decode_entry
+from tests.service_helpers import free_port, serving
 from tests.test_service_draws_helpers import simple_body
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,31 +48,6 @@ def _token(capsys: pytest.CaptureFixture[str]) -> str:
     capsys.readouterr()
     assert fairdraw.main(["dept", "add", "HZ", "杭州市市场监督管理局"]) == 0
     return capsys.readouterr().out.splitlines()[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def _server(home: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    with (home / "server.log").open("ab") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "fairdraw", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
 
 
 def _call(base: str, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
@@ -130,11 +103,11 @@ def test_a_killed_server_leaves_every_draw_complete_or_absent(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = _token(capsys)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     outcomes: dict[str, Any] = {}
     for round_ in range(2):
-        with _server(home, port) as proc:
+        with serving(home / "server.log", "--port", str(port)) as proc:
             _wait_ready(base, proc, home)
             stop = threading.Event()
             threads = [
@@ -155,7 +128,7 @@ def test_a_killed_server_leaves_every_draw_complete_or_absent(
     assert unacknowledged, "no request was cut off by the kill"
     assert all(status in (201, None) for status, _ in outcomes.values()), outcomes
 
-    with _server(home, port) as proc:
+    with serving(home / "server.log", "--port", str(port)) as proc:
         _wait_ready(base, proc, home)
         for ref, created in acknowledged.items():
             status, draw = _call(base, "GET", f"/api/v1/draws/HZ-{ref}", token)

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,8 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import fairdraw
 from draw.service.observability import Metrics
 from draw.service.shared_metrics import SharedMetrics, interval_from_env, new_run
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.service_helpers import free_port, serving
 
 
 def _requests(metrics: Metrics) -> dict[tuple[str, str, str], float]:
@@ -233,35 +231,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def _server(home: Path, port: int) -> Iterator[str]:
     """Run ``fairdraw serve --workers 2`` until it is ready; yield its base URL; stop it (SIGTERM)."""
-    with (home / "server.log").open("ab") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "fairdraw", "serve", "--workers", "2", "--port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    with serving(home / "server.log", "--workers", "2", "--port", str(port)) as proc:
         base = f"http://127.0.0.1:{port}"
-        try:
-            _until(lambda: _ready(base, proc, home), "the server is ready")
-            yield base
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _until(lambda: _ready(base, proc, home), "the server is ready")
+        yield base
 
 
 def _ready(base: str, proc: subprocess.Popen[bytes], home: Path) -> bool:
@@ -324,7 +300,7 @@ def _scrapes_by_worker(home: Path) -> dict[int, int]:
 
 
 def test_a_two_worker_server_reports_the_sum_of_its_workers(home: Path) -> None:
-    port = _free_port()
+    port = free_port()
     with _server(home, port) as base:
         [run] = (home / "metrics").iterdir()
         _burst(base, 200)
