@@ -3,12 +3,11 @@
 A public endpoint that answers every request with one small query (the newest checkpoint, a draw's
 status) spends most of its time in SQLAlchemy's Connection and Result machinery, not in the query.
 :class:`RawSelect` keeps SQLAlchemy Core as the one place where SQL is written and compiled (per
-dialect, once), and runs the compiled statement straight on a driver connection:
-
-on a pooled DBAPI connection of the engine: on SQLite in autocommit, so the statement is its own
-snapshot; on PostgreSQL switched to autocommit for the statement, one round trip instead of BEGIN,
-SELECT, ROLLBACK. (An async psycopg connection per event loop was measured too: with two workers on
-two cores it served no more requests, so the one read path is this synchronous one.)
+dialect, once), and runs the compiled statement straight on a pooled DBAPI connection of the
+engine: on SQLite in autocommit, so the statement is its own snapshot; on PostgreSQL switched to
+autocommit for the statement, one round trip instead of BEGIN, SELECT, ROLLBACK. (An async
+psycopg connection per event loop was measured too: with two workers on two cores it served no
+more requests, so the one read path is this synchronous one.)
 
 A statement must not use expanding parameters (``in_``). Rows are named tuples with the statement's
 column keys and the driver's values, but for Boolean columns (integers on SQLite), which become

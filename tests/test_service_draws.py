@@ -19,8 +19,8 @@ import sqlalchemy as sa
 import keys
 from draw.engine import commit as engine_commit
 from draw.engine import model as engine_model
+from draw.service import Service, draws_store, roster_records, worker
 from draw.service import draws_lifecycle as lifecycle
-from draw.service import draws_store, roster_records, worker
 from draw.service.signature import RequestSignatureError, check_request_record
 from ledger import receipt as tlog_receipt
 from ledger.entries import decode_entry
@@ -157,6 +157,9 @@ def test_the_request_and_the_population_stay_with_the_service(db_url: str) -> No
 def test_public_reads_leave_the_confidential_columns_in_the_database(db_url: str) -> None:
     with open_draw_world(db_url) as world:
         draw_id = _create(world)["draw_id"]
+        fresh = Service(world.log, clock=world.clock)  # a process that has kept nothing of the draw
+        assert draws_store.load_kept(fresh, draw_id) is None  # its entries are not in memory yet
+        assert draws_store.load_kept(fresh, "HZ-no-such-draw") is None
         public = draws_store.load_public(world.service, draw_id)
         full = draws_store.load(world.service, draw_id)
         assert public is not None and full is not None
@@ -169,6 +172,8 @@ def test_public_reads_leave_the_confidential_columns_in_the_database(db_url: str
         assert public.entries == full.entries and len(public.entries) == 1
         assert public.commit.commitment.draw_id == draw_id  # parsed once, kept with the entry
         assert public.commit.commitment is full.commit.commitment
+        kept = draws_store.load_kept(world.service, draw_id)
+        assert kept is not None and kept.entries == public.entries and kept.row == public.row
 
 
 def test_a_population_joined_to_a_record_list_is_the_population_encoded_object_by_object() -> None:

@@ -32,6 +32,7 @@ from typing import Any
 import pydantic
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -337,10 +338,14 @@ def post_publish(submission: Submission) -> Response:
 
 
 async def get_draw(request: Request) -> Response:
-    """GET /draws/{draw_id}: a draw's public status. Public. On the event loop: one short query
-    (``draws_store.load_public``), cheaper there than the hand-off to a worker thread."""
-    service = service_of(request)
-    return JSONResponse(status_json(service, _draw(service, request.path_params["draw_id"])))
+    """GET /draws/{draw_id}: a draw's public status. Public. On the event loop when one short query
+    and the entries kept in memory answer it (``draws_store.load_kept``), cheaper there than the
+    hand-off to a worker thread; otherwise read in one."""
+    service, draw_id = service_of(request), request.path_params["draw_id"]
+    log = draws_store.load_kept(service, draw_id) if entries_.DRAW_ID.fullmatch(draw_id) else None
+    if log is None:
+        log = await run_in_threadpool(_draw, service, draw_id)
+    return JSONResponse(status_json(service, log))
 
 
 def status_json(service: Service, log: DrawLog) -> dict[str, Any]:

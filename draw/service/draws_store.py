@@ -387,6 +387,19 @@ _PUBLIC_ROWS = RawSelect(
 )
 
 
+def load_kept(service: Service, draw_id: str) -> DrawLog | None:
+    """Return :func:`load_public`'s DrawLog if one query finds the draw committed with every entry
+    kept in memory, else None (no such draw, or one that needs :func:`load_public`: still
+    committing, or with entries to read). Never writes, never waits for a lock: for the event loop."""
+    rows = _PUBLIC_ROWS.all(service.engine, draw_id=draw_id)
+    if not rows or rows[0].state == "committing":
+        return None
+    cache = _entry_cache(service)
+    entries = [cache.get(r.entry_index) for r in rows if r.entry_index is not None]
+    kept = [e for e in entries if e is not None]
+    return DrawLog(rows[0], tuple(kept)) if kept and len(kept) == len(entries) else None
+
+
 def _entry_cache(service: Service) -> Cache[int, Logged]:
     return service.cache_of("draw entries", ENTRY_CACHE_SIZE)
 
