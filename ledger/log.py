@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from keys import SigningKey, check_rotation, sign_note, sign_rotation
-from ledger import checkpoint, jcs, receipt, store, tiles, tree
+from ledger import changes, checkpoint, jcs, receipt, store, tiles, tree
 from ledger.cache import Cache
 from ledger.entries import LEDGER_TYPES, ZERO_HASH, Registry, encode_entry
 from ledger.errors import LedgerError
@@ -66,7 +66,9 @@ class Ledger:
     ``clock`` returns milliseconds since the epoch; entry times never go backwards. A batch takes
     what has arrived within ``linger`` seconds of its first entry (at most ``max_batch`` entries):
     a short wait that buys large batches, hence few commits, under load. Published tiles, which
-    never change, are kept in memory up to ``tile_cache_bytes``.
+    never change, are kept in memory up to ``tile_cache_bytes``. After :meth:`watch_changes`, the
+    newest checkpoint is kept too, while the database's change signal (``ledger.changes``) says the
+    head has not moved.
     """
 
     def __init__(
@@ -90,6 +92,9 @@ class Ledger:
         self._lock = threading.Lock()
         self._closed = False
         self._tiles: Cache[str, bytes] = Cache(tile_cache_bytes, cost=len)
+        self.changes = changes.Changes()
+        self._watching = False
+        self._newest: tuple[int, tuple[int, bytes]] | None = None  # (change version, newest checkpoint)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -158,7 +163,18 @@ class Ledger:
         if thread is not None:
             self._queue.put(None)
             thread.join()
+        self.changes.close()
         self.engine.dispose()
+
+    def watch_changes(self) -> None:
+        """Start the database's change signal (``ledger.changes.watch``), which read caches of this
+        ledger and of the packages over its database consult as :attr:`changes`. Idempotent; on
+        PostgreSQL it holds one more connection and a thread until :meth:`close`."""
+        with self._lock:
+            if self._closed or self._watching:
+                return
+            self._watching = True
+            self.changes = changes.watch(self.engine)
 
     def _submit(
         self, type_name: str, body: bytes, new_key: SigningKey | None = None
@@ -250,9 +266,20 @@ class Ledger:
     # -- reading -----------------------------------------------------------------------------
 
     def size(self) -> int:
-        """Return the size of the newest signed checkpoint (0 before init). One query."""
-        found = store.newest_checkpoint(self.engine)
+        """Return the size of the newest signed checkpoint (0 before init). One query, or none while
+        the change signal says the head has not moved."""
+        found = self._newest_checkpoint()
         return 0 if found is None else found[0]
+
+    def _newest_checkpoint(self) -> tuple[int, bytes] | None:
+        version = self.changes.version(store.HEAD_TABLES)
+        kept = self._newest
+        if version is not None and kept is not None and kept[0] == version:
+            return kept[1]
+        found = store.newest_checkpoint(self.engine)
+        if version is not None and found is not None:
+            self._newest = (version, found)
+        return found
 
     def origin(self) -> str:
         """Return the log's origin line. Raises LedgerError before init."""
@@ -263,10 +290,11 @@ class Ledger:
         return str(head.origin)
 
     def checkpoint(self, size: int | None = None) -> bytes:
-        """Return the signed checkpoint of ``size`` (the newest by default). One query. Raises
-        LookupError if there is none."""
+        """Return the signed checkpoint of ``size`` (the newest by default). One query, or for the
+        newest none while the change signal says the head has not moved. Raises LookupError if there
+        is none."""
         if size is None:
-            found = store.newest_checkpoint(self.engine)
+            found = self._newest_checkpoint()
         else:
             with store.reading(self.engine) as conn:
                 found = store.read_checkpoint(conn, size)

@@ -232,6 +232,11 @@ _NEWEST_CHECKPOINT = RawSelect(
 )
 
 
+HEAD_TABLES = ("ledger_head",)
+"""The tables whose change signal (``ledger.changes``) covers the newest checkpoint: every append
+and key rotation moves the head in the transaction that stores the checkpoint."""
+
+
 def newest_checkpoint(engine: Engine) -> tuple[int, bytes] | None:
     """Return (size, signed note) of the newest checkpoint, or None; one raw query (RawSelect)."""
     row = _NEWEST_CHECKPOINT.first(engine)

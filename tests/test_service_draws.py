@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import time
 from typing import Any
 
 import pytest
@@ -174,6 +175,25 @@ def test_public_reads_leave_the_confidential_columns_in_the_database(db_url: str
         assert public.commit.commitment is full.commit.commitment
         kept = draws_store.load_kept(world.service, draw_id)
         assert kept is not None and kept.entries == public.entries and kept.row == public.row
+
+
+def test_a_kept_status_is_read_again_once_another_process_changes_the_draw(db_url: str) -> None:
+    with open_draw_world(db_url) as world:
+        draw_id = _create(world)["draw_id"]
+        kept = draws_store.load_kept(world.service, draw_id)
+        assert kept is not None and kept.row.state == "pending-randomness"
+        assert draws_store.load_kept(world.service, draw_id) is kept  # unchanged: no query
+        other = sa.create_engine(db_url)  # another process's connection to the same database
+        with other.begin() as conn:
+            conn.execute(
+                sa.update(draws_store.draws).where(draws_store.draws.c.draw_id == draw_id).values(task=999)
+            )
+        other.dispose()
+        deadline = time.monotonic() + 10
+        while (now := draws_store.load_kept(world.service, draw_id)) is kept and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert now is not None and now.row.task == 999
+        assert _status(world)["task"] == 999
 
 
 def test_a_population_joined_to_a_record_list_is_the_population_encoded_object_by_object() -> None:

@@ -76,13 +76,15 @@ class Service:
         self._caches: dict[str, Cache[Any, Any]] = {}
 
     def start(self) -> None:
-        """Migrate the service's tables, prune the expired Idempotency-Keys, then run the ledger's
-        quick audit (O(log n) reads) and record it.
+        """Migrate the service's tables, start the ledger's change signal (``Ledger.watch_changes``),
+        prune the expired Idempotency-Keys, then run the ledger's quick audit (O(log n) reads) and
+        record it.
 
         A failed audit does not raise: the service then answers ``/readyz`` with 503 and the reason.
         Raises only if the database cannot be migrated.
         """
         db.migrate(self.engine)
+        self.ledger.watch_changes()
         idempotency.prune(self.engine, self.clock(), self.config.idempotency_retention_ms)
         try:
             size = quick_audit(self.engine)

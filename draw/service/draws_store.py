@@ -346,6 +346,10 @@ CONFIDENTIAL = ("secret", "population", "result")
 _PUBLIC = tuple(c for c in draws.c if c.name not in CONFIDENTIAL)
 ENTRY_CACHE_SIZE = 16384
 """Activated entries kept in memory per service (an entry, once activated, never changes)."""
+STATUS_TABLES = (draws.name, draw_entries.name)
+"""The tables a draw's public DrawLog is read from (their change triggers: migration 0007)."""
+STATUS_CACHE_SIZE = 4096
+"""Public DrawLogs kept per service, each under the change version at which it was read."""
 
 
 def load(service: Service, draw_id: str) -> DrawLog | None:
@@ -390,14 +394,23 @@ _PUBLIC_ROWS = RawSelect(
 def load_kept(service: Service, draw_id: str) -> DrawLog | None:
     """Return :func:`load_public`'s DrawLog if one query finds the draw committed with every entry
     kept in memory, else None (no such draw, or one that needs :func:`load_public`: still
-    committing, or with entries to read). Never writes, never waits for a lock: for the event loop."""
+    committing, or with entries to read). No query while the database's change signal
+    (``ledger.changes``) says the draw's tables have not changed since the same answer was read.
+    Never writes, never waits for a lock: for the event loop."""
+    version = service.ledger.changes.version(STATUS_TABLES)
+    cache: Cache[tuple[int, str], DrawLog] = service.cache_of("draw status", STATUS_CACHE_SIZE)
+    if version is not None and (found := cache.get((version, draw_id))) is not None:
+        return found
     rows = _PUBLIC_ROWS.all(service.engine, draw_id=draw_id)
     if not rows or rows[0].state == "committing":
         return None
-    cache = _entry_cache(service)
-    entries = [cache.get(r.entry_index) for r in rows if r.entry_index is not None]
+    entry_cache = _entry_cache(service)
+    entries = [entry_cache.get(r.entry_index) for r in rows if r.entry_index is not None]
     kept = [e for e in entries if e is not None]
-    return DrawLog(rows[0], tuple(kept)) if kept and len(kept) == len(entries) else None
+    if not kept or len(kept) != len(entries):
+        return None
+    log = DrawLog(rows[0], tuple(kept))
+    return log if version is None else cache.put((version, draw_id), log)
 
 
 def _entry_cache(service: Service) -> Cache[int, Logged]:
