@@ -49,13 +49,13 @@ from draw.service.observability import ObservabilityMiddleware
 from draw.service.shared_metrics import SharedMetrics
 
 routes = [
+    *draws.routes,  # first: Starlette tries routes in order, and a draw's status is the most read path
     *departments.routes,
     *department_keys.routes,
     *rosters.routes,
     *items.routes,
     *plans.routes,
     *tasks.routes,
-    *draws.routes,
     *disclosures.routes,
     *openapi.routes,
 ]

@@ -368,7 +368,7 @@ def status_json(service: Service, log: DrawLog) -> dict[str, Any]:
         "reveal_due_ms": lifecycle.reveal_due_ms(log),
         "inspection_end": body["inspection_end"],
         "strata": [{"stratum": s.rule.stratum, "size": s.size, "k": s.k} for s in record.strata],
-        "sources": [_source_json(log, s) for s in lifecycle.source_states(log, service.clock())],
+        "sources": [_source_json(s) for s in lifecycle.source_states(log, service.clock())],
         "seal": seal.index if seal else None,
         "result_hash": seal.body["result_hash"] if seal else None,
         "reveal": reveal.index if reveal else None,
@@ -377,16 +377,13 @@ def status_json(service: Service, log: DrawLog) -> dict[str, Any]:
     }
 
 
-def _source_json(log: DrawLog, state: lifecycle.SourceState) -> dict[str, Any]:
-    round_time = None
-    if state.round is not None:
-        round_time = drand.round_time(lifecycle.drand_round(log)[0], state.round)
+def _source_json(state: lifecycle.SourceState) -> dict[str, Any]:
     return {
         "name": state.name,
         "state": state.state,
         "deadline": state.deadline,
         "round": state.round,
-        "round_time": round_time,
+        "round_time": state.round_time,
         "missing": list(state.missing),
         "entries": list(state.entries),
     }

@@ -125,7 +125,8 @@ class SourceState:
     """One declared source at some time: ``complete`` (with its value), ``pending`` or ``void``.
 
     ``deadline`` is the Unix second after which a missing value voids the draw; ``round`` the drand
-    round; ``missing`` the ceremony participants (or lottery sources) still missing.
+    round and ``round_time`` the Unix second it is released; ``missing`` the ceremony participants
+    (or lottery sources) still missing.
     """
 
     name: str
@@ -135,6 +136,7 @@ class SourceState:
     round: int | None = None
     missing: tuple[str, ...] = ()
     entries: tuple[int, ...] = field(default=())
+    round_time: int | None = None
 
 
 def drand_round(log: DrawLog) -> tuple[drand.ChainInfo, int]:
@@ -162,11 +164,12 @@ def source_states(log: DrawLog, now_ms: int) -> list[SourceState]:
 
 def _drand_state(log: DrawLog, mine: list[Logged], now_s: int) -> SourceState:
     chain, round_ = drand_round(log)
-    deadline = drand.beacon_deadline(chain, round_)
+    deadline, released = drand.beacon_deadline(chain, round_), drand.round_time(chain, round_)
     if mine:
         value = bytes.fromhex(mine[0].body["beacon"]["randomness"])
-        return SourceState("drand", "complete", deadline, value, round_, entries=(mine[0].index,))
-    return SourceState("drand", "pending" if now_s <= deadline else "void", deadline, round=round_)
+        return SourceState("drand", "complete", deadline, value, round_, (), (mine[0].index,), released)
+    state = "pending" if now_s <= deadline else "void"
+    return SourceState("drand", state, deadline, round=round_, round_time=released)
 
 
 def _ceremony_state(slot: model.SourceSlot, mine: list[Logged], now_s: int) -> SourceState:
