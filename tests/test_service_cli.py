@@ -164,7 +164,7 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
 @contextlib.contextmanager
 def _server(home: Path, workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     port = free_port()
-    log_path = home / "server.log"
+    log_path = home / f"server-{port}.log"
     with serving(log_path, "--port", str(port), "--workers", str(workers)) as proc:
         yield f"http://127.0.0.1:{port}", proc, log_path
 
@@ -202,3 +202,55 @@ def test_serve_with_two_workers(home: Path, capsys: pytest.CaptureFixture[str]) 
     assert len(workers) == 2, logged
     assert sum(1 for r in records if r.get("event") == "request" and r["status"] == 200) >= 7
     assert token not in logged and PASSPHRASE not in logged
+
+
+@pytest.fixture
+def postgres_home(home: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``home`` with its ledger on a fresh PostgreSQL database, served without the draw worker."""
+    monkeypatch.setenv("FAIRDRAW_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("FAIRDRAW_WORKER_INTERVAL", "0")
+    assert fairdraw.main(["ledger", "init", "--origin", "fairdraw.test/log"]) == 0
+    return home
+
+
+def _post_note(base: str, token: str, n: int) -> int:
+    request = urllib.request.Request(
+        base + "/api/v1/departments/HZ/notes",
+        data=json.dumps({"text": f"第{n}条说明"}).encode("utf-8"),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                 "Idempotency-Key": f'"note-{n}"'},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        index: int = json.loads(response.read())["index"]
+        return index
+
+
+def _checkpoint_size(base: str) -> int:
+    with urllib.request.urlopen(base + "/log/checkpoint", timeout=5) as response:  # a new connection
+        return int(response.read().decode("utf-8").splitlines()[1])
+
+
+@pytest.mark.postgres
+def test_two_servers_over_one_postgres_serve_each_others_appends(
+    postgres_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each server keeps the newest checkpoint while the change signal is still (ledger.changes); an
+    # append through one must reach the other's readers by its notification.
+    _, out, _ = run(capsys, "dept", "add", "HZ", "杭州市市场监督管理局")
+    token = out.splitlines()[-1]
+    with _server(postgres_home, workers=1) as (one, proc_one, log_one), _server(
+        postgres_home, workers=1
+    ) as (other, proc_other, log_other):
+        _wait_ready(one, proc_one, log_one)
+        _wait_ready(other, proc_other, log_other)
+        for n in range(6):
+            writer, reader = (one, other) if n % 2 == 0 else (other, one)
+            before = _checkpoint_size(reader)  # the reader keeps this checkpoint
+            size = _post_note(writer, token, n) + 1
+            assert size == before + 1
+            deadline = time.monotonic() + 5
+            while (seen := _checkpoint_size(reader)) < size and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert seen == size and _checkpoint_size(writer) == size
