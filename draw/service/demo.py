@@ -344,7 +344,8 @@ def _item_list(code: str) -> dict[str, Any]:
 
 
 def _area_counts(entities: int) -> list[int]:
-    """Split ``entities`` over the areas by weight (largest remainders last area absorbs)."""
+    """Split ``entities`` over the areas in proportion to their weights, rounded down; the first
+    area takes what the rounding leaves."""
     weights = [a["weight"] for a in AREAS]
     counts = [entities * w // sum(weights) for w in weights]
     counts[0] += entities - sum(counts)
