@@ -239,36 +239,76 @@ class _Bucket(NamedTuple):
     areas: list[str]
 
 
+_BATCH = 4096  # objects read and checked at a time
+
+
 def _populate(
     request: DrawRequest, objects: Sequence[InspectionObject], operator_secret: bytes, named: set[str]
 ) -> tuple[dict[str, _Bucket], list[int]]:
-    # One pass: check each object, derive its salt and leaf, file leaf, index and area under its
-    # stratum. Also return the indexes of the objects whose id is in ``named``.
+    # One pass, a batch at a time: check each object, derive its salt and leaf, file leaf, index and
+    # area under its stratum. Also return the indexes of the objects whose id is in ``named``.
     buckets = {rule.stratum: _Bucket([], array("q"), []) for rule in request.strata}
     salt = salter(operator_secret)
     seen: set[str] = set()
     found: list[int] = []
     checked = type(objects) is model.Population  # its objects passed check_object already
-    plain, sha256, tag, remember = model.is_plain_object, hashlib.sha256, _LEAF_TAG, seen.add
-    for index, obj in enumerate(objects):
-        if not checked and not plain(obj):
-            model.check_object(obj, f"objects[{index}]")
-        bucket = buckets.get(obj.stratum)
-        if bucket is None:
-            raise ValueError(f"draw: objects[{index}].stratum: unknown stratum {obj.stratum!r}")
-        ident = obj.id
-        remember(ident)
-        if len(seen) <= index:  # every earlier id was distinct, so this one was seen before
-            raise ValueError(f"draw: objects[{index}].id: duplicate id {ident!r}")
-        if ident in named:
-            found.append(index)
-        leaves, indexes, areas = bucket
-        leaves.append(sha256(tag + salt(ident) + encode_object(obj)).digest())
-        indexes.append(index)
-        areas.append(obj.area)
+    reader, start = iter(objects), 0
+    while batch := list(itertools.islice(reader, _BATCH)):
+        ids = [obj.id for obj in batch]
+        if (checked or model.are_plain_objects(batch)) and _new_ids(ids, batch, buckets, seen):
+            leaves = _leaves(salt, ids, batch)
+        else:
+            leaves = [_checked_leaf(obj, i, buckets, seen, salt) for i, obj in enumerate(batch, start)]
+        if named:
+            found += itertools.compress(range(start, start + len(batch)), map(named.__contains__, ids))
+        for leaf, index, obj in zip(leaves, itertools.count(start), batch, strict=False):
+            bucket = buckets[obj.stratum]
+            bucket.leaves.append(leaf)
+            bucket.indexes.append(index)
+            bucket.areas.append(obj.area)
+        start += len(batch)
     if not seen:
         raise ValueError("draw: objects: empty population")
     return buckets, found
+
+
+def _new_ids(
+    ids: list[str], batch: list[InspectionObject], strata: Mapping[str, object], seen: set[str]
+) -> bool:
+    # Whether the batch's ids are distinct and new and its strata known; if so, remember the ids.
+    distinct = set(ids)
+    if len(distinct) != len(ids) or not seen.isdisjoint(distinct):
+        return False
+    if not all(obj.stratum in strata for obj in batch):
+        return False
+    seen |= distinct
+    return True
+
+
+def _leaves(salt: Callable[[str], bytes], ids: list[str], batch: list[InspectionObject]) -> list[bytes]:
+    # The leaves of checked objects: SHA-256(leaf tag || salt || JCS(record)) each.
+    sha256, tag = hashlib.sha256, _LEAF_TAG
+    return [
+        sha256(tag + s + r).digest() for s, r in zip(map(salt, ids), map(encode_object, batch), strict=True)
+    ]
+
+
+def _checked_leaf(
+    obj: InspectionObject,
+    index: int,
+    strata: Mapping[str, object],
+    seen: set[str],
+    salt: Callable[[str], bytes],
+) -> bytes:
+    # Check one object, its stratum and its id's novelty (naming objects[index]); return its leaf.
+    if not model.is_plain_object(obj):
+        model.check_object(obj, f"objects[{index}]")
+    if obj.stratum not in strata:
+        raise ValueError(f"draw: objects[{index}].stratum: unknown stratum {obj.stratum!r}")
+    if obj.id in seen:
+        raise ValueError(f"draw: objects[{index}].id: duplicate id {obj.id!r}")
+    seen.add(obj.id)
+    return leaf_commitment(salt(obj.id), encode_object(obj))
 
 
 def _stratum(rule: StratumRule, bucket: _Bucket) -> StratumPopulation:
