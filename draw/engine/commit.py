@@ -24,6 +24,7 @@ import itertools
 import json
 import operator
 import re
+import struct
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,6 +44,7 @@ _SECRET_TAG = model.domain_tag("secret")
 _COMMITMENT_TAG = model.domain_tag("commitment")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_LEAF = struct.Struct(f"{LEAF_SIZE}s")
 _V = TypeVar("_V")
 
 
@@ -152,7 +154,7 @@ def parse_leaves(blob: bytes) -> list[bytes]:
     """
     if len(blob) % LEAF_SIZE:
         raise ValueError(f"draw: leaf list: length {len(blob)} not a multiple of {LEAF_SIZE}")
-    leaves = [blob[i : i + LEAF_SIZE] for i in range(0, len(blob), LEAF_SIZE)]
+    leaves = list(map(operator.itemgetter(0), _LEAF.iter_unpack(blob)))
     if not all(map(operator.lt, leaves, leaves[1:])):
         raise ValueError("draw: leaf list: leaves not strictly ascending")
     return leaves
@@ -248,6 +250,7 @@ def _populate(
     # One pass, a batch at a time: check each object, derive its salt and leaf, file leaf, index and
     # area under its stratum. Also return the indexes of the objects whose id is in ``named``.
     buckets = {rule.stratum: _Bucket([], array("q"), []) for rule in request.strata}
+    filing = {name: (b.leaves.append, b.indexes.append, b.areas.append) for name, b in buckets.items()}
     salt = salter(operator_secret)
     seen: set[str] = set()
     found: list[int] = []
@@ -262,10 +265,10 @@ def _populate(
         if named:
             found += itertools.compress(range(start, start + len(batch)), map(named.__contains__, ids))
         for leaf, index, obj in zip(leaves, itertools.count(start), batch, strict=False):
-            bucket = buckets[obj.stratum]
-            bucket.leaves.append(leaf)
-            bucket.indexes.append(index)
-            bucket.areas.append(obj.area)
+            add_leaf, add_index, add_area = filing[obj.stratum]
+            add_leaf(leaf)
+            add_index(index)
+            add_area(obj.area)
         start += len(batch)
     if not seen:
         raise ValueError("draw: objects: empty population")
@@ -279,7 +282,7 @@ def _new_ids(
     distinct = set(ids)
     if len(distinct) != len(ids) or not seen.isdisjoint(distinct):
         return False
-    if not all(obj.stratum in strata for obj in batch):
+    if not strata.keys() >= {obj.stratum for obj in batch}:
         return False
     seen |= distinct
     return True
@@ -367,7 +370,7 @@ def format_record_list(values: Iterable[Any]) -> bytes:
     """Return the blob of a list of ``teams`` values: the JCS array of their records, sorted by
     their canonical bytes and without repeats (so the blob does not depend on input order).
     """
-    encoded = sorted({jcs.canonicalize(v.to_record()) for v in values})
+    encoded = sorted({_canonical(v.to_record()) for v in values})
     return b"[" + b",".join(encoded) + b"]"
 
 
