@@ -120,14 +120,14 @@ def encode_object(obj: InspectionObject) -> bytes:
     Requires an object that passed ``model.check_object`` (so no text holds a control character);
     equal to ``jcs.canonicalize(model.object_record(obj))`` for every such object.
     """
-    area, ident, name, stratum = obj.area, obj.id, obj.name, obj.stratum
+    ident, name, area, stratum, tags, last_inspected = obj
     if '"' in (texts := area + ident + name + stratum) or "\\" in texts:
         area, ident, name, stratum = _escape(area), _escape(ident), _escape(name), _escape(stratum)
-    last = "null" if obj.last_inspected is None else '"' + obj.last_inspected + '"'
-    tags = ",".join('"' + _escape(tag) + '"' for tag in obj.tags) if obj.tags else ""
+    last = "null" if last_inspected is None else '"' + last_inspected + '"'
+    listed = ",".join('"' + _escape(tag) + '"' for tag in tags) if tags else ""
     return (
         f'{{"area":"{area}","id":"{ident}","last_inspected":{last},'
-        f'"name":"{name}","stratum":"{stratum}","tags":[{tags}]}}'
+        f'"name":"{name}","stratum":"{stratum}","tags":[{listed}]}}'
     ).encode()
 
 
