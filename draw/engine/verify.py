@@ -2,9 +2,11 @@
 
 ``verify_draw`` recomputes a draw from public data — the commitment record, the blobs it names, the
 sources' values, the revealed operator secret and the result record — and compares every byte.
-Any difference raises one exception type, :class:`DrawVerificationError`, whose ``reason`` names
-the first check that failed (spec §15 lists them in order), e.g. ``seed mismatch``. The
-replacement records that follow a result are checked the same way, in order.
+The result is first recomputed around the object records it opens and compared whole; only when
+the bytes differ are the checks run one at a time. Any difference raises one exception type,
+:class:`DrawVerificationError`, whose ``reason`` names the first check that failed (spec §15 lists
+them in order), e.g. ``seed mismatch``. The replacement records that follow a result are checked
+the same way, in order.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def verify_draw(
     sources' verified outputs in declared order; ``sealed_hash`` (optional) is the result hash the
     sealed entry carries; ``replacements`` are the draw's replacement records, in order. Costs
     about two SHA-256 per object for the leaf lists and roots, one per object for the tickets, the
-    openings of the selected objects, and one ``teams.assign`` (plus one per replacement).
+    openings of the selected objects, one JSON parse of the result and one ``teams.assign`` (plus
+    one per replacement); a result that differs from the recomputed one is then parsed and checked
+    again one check at a time.
     """
     public = _read_commitment(commitment, blobs, operator_secret)
     if sealed_hash is not None and select.result_hash(result) != sealed_hash:
