@@ -84,6 +84,10 @@ def test_mutation_is_rejected(case: str, mutation: str) -> None:
         teams.check_assignment(teams.Assignment.from_record(bad), *engine_args(inputs))
     assert e.value.reason == vector["want_err"]
     assert str(e.value) == f"invalid assignment: {vector['want_err']}"
+    want = teams.assign(*engine_args(inputs))  # handed in: the same reason, without a second assign
+    with pytest.raises(teams.AssignmentError) as handed:
+        teams.check_assignment(teams.Assignment.from_record(bad), *engine_args(inputs), want=want)
+    assert handed.value.reason == vector["want_err"]
 
 
 def test_the_augmenting_case_needs_paths() -> None:

@@ -219,6 +219,15 @@ def test_fast_object_check_agrees_with_the_full_check(
             assert model.is_plain_object(o) or not joined.isprintable() or "  " in joined
 
 
+@given(
+    st.lists(st.tuples(_TRICKY, _TRICKY, st.sampled_from([VALID_ID, "shop:1", "x"])), min_size=1, max_size=4)
+)
+def test_the_batch_object_check_agrees_with_the_single_one(fields: list[tuple[str, str, str]]) -> None:
+    batch = [obj(name=name or "n", area=area or "a", id=ident) for name, area, ident in fields]
+    plain = all(map(model.is_plain_object, batch))
+    assert model.are_plain_objects(batch) is (plain and all(o.id == VALID_ID for o in batch))
+
+
 _IDS = st.sampled_from(
     [VALID_ID, "91350100M000100Y44", "shop:00001", "shop:第1号店", "shop: x", "Shop:1", "uscc:1",
      "product:a/b%2F", "x:" + "y" * 129, "410105000012345", "41010500001234"]

@@ -104,6 +104,11 @@ def test_fast_uscc_check_agrees_with_the_plain_formula(code: str) -> None:
     assert uscc.is_valid_uscc(code) is reference.uscc_valid(code)
 
 
+@given(st.lists(_ALPHABET | st.sampled_from(["91350100M000100Y43", "91350100M000100Y4\n"]), max_size=5))
+def test_the_batch_uscc_check_agrees_with_the_single_one(codes: list[str]) -> None:
+    assert uscc.all_valid_uscc(codes) is all(map(uscc.is_valid_uscc, codes))
+
+
 _AREA = st.text(string.digits, min_size=6, max_size=6)
 _ORG_BODY = st.text(uscc.USCC_ALPHABET, min_size=8, max_size=8)
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from draw.engine import select
+from draw.engine import commit, select, verify
 from draw.engine.verify import DrawVerificationError, verify_draw
 from ledger import jcs
 from tests.spec_draw import make_vectors
@@ -37,6 +37,14 @@ def reason(a: Args) -> str:
 
 def test_the_happy_path_verifies() -> None:
     verify_draw(*args())
+
+
+def test_the_happy_result_is_recomputed_byte_for_byte() -> None:
+    commitment, blobs, values, secret, result, _, _ = args()
+    public = verify._read_commitment(commitment, blobs, secret)
+    assert verify._recomputed(result, public, values, commit.salter(secret)) == select.parse_result(result)
+    changed = result.replace(b'"batch":1,', b'"batch":2,', 1)
+    assert changed != result and verify._recomputed(changed, public, values, commit.salter(secret)) is None
 
 
 @settings(max_examples=150)

@@ -24,6 +24,7 @@ import itertools
 import json
 import operator
 import re
+import struct
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,6 +44,7 @@ _SECRET_TAG = model.domain_tag("secret")
 _COMMITMENT_TAG = model.domain_tag("commitment")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_LEAF = struct.Struct(f"{LEAF_SIZE}s")
 _V = TypeVar("_V")
 
 
@@ -118,14 +120,14 @@ def encode_object(obj: InspectionObject) -> bytes:
     Requires an object that passed ``model.check_object`` (so no text holds a control character);
     equal to ``jcs.canonicalize(model.object_record(obj))`` for every such object.
     """
-    area, ident, name, stratum = obj.area, obj.id, obj.name, obj.stratum
+    ident, name, area, stratum, tags, last_inspected = obj
     if '"' in (texts := area + ident + name + stratum) or "\\" in texts:
         area, ident, name, stratum = _escape(area), _escape(ident), _escape(name), _escape(stratum)
-    last = "null" if obj.last_inspected is None else '"' + obj.last_inspected + '"'
-    tags = ",".join('"' + _escape(tag) + '"' for tag in obj.tags) if obj.tags else ""
+    last = "null" if last_inspected is None else '"' + last_inspected + '"'
+    listed = ",".join('"' + _escape(tag) + '"' for tag in tags) if tags else ""
     return (
         f'{{"area":"{area}","id":"{ident}","last_inspected":{last},'
-        f'"name":"{name}","stratum":"{stratum}","tags":[{tags}]}}'
+        f'"name":"{name}","stratum":"{stratum}","tags":[{listed}]}}'
     ).encode()
 
 
@@ -152,7 +154,7 @@ def parse_leaves(blob: bytes) -> list[bytes]:
     """
     if len(blob) % LEAF_SIZE:
         raise ValueError(f"draw: leaf list: length {len(blob)} not a multiple of {LEAF_SIZE}")
-    leaves = [blob[i : i + LEAF_SIZE] for i in range(0, len(blob), LEAF_SIZE)]
+    leaves = list(map(operator.itemgetter(0), _LEAF.iter_unpack(blob)))
     if not all(map(operator.lt, leaves, leaves[1:])):
         raise ValueError("draw: leaf list: leaves not strictly ascending")
     return leaves
@@ -239,36 +241,77 @@ class _Bucket(NamedTuple):
     areas: list[str]
 
 
+_BATCH = 4096  # objects read and checked at a time
+
+
 def _populate(
     request: DrawRequest, objects: Sequence[InspectionObject], operator_secret: bytes, named: set[str]
 ) -> tuple[dict[str, _Bucket], list[int]]:
-    # One pass: check each object, derive its salt and leaf, file leaf, index and area under its
-    # stratum. Also return the indexes of the objects whose id is in ``named``.
+    # One pass, a batch at a time: check each object, derive its salt and leaf, file leaf, index and
+    # area under its stratum. Also return the indexes of the objects whose id is in ``named``.
     buckets = {rule.stratum: _Bucket([], array("q"), []) for rule in request.strata}
+    filing = {name: (b.leaves.append, b.indexes.append, b.areas.append) for name, b in buckets.items()}
     salt = salter(operator_secret)
     seen: set[str] = set()
     found: list[int] = []
     checked = type(objects) is model.Population  # its objects passed check_object already
-    plain, sha256, tag, remember = model.is_plain_object, hashlib.sha256, _LEAF_TAG, seen.add
-    for index, obj in enumerate(objects):
-        if not checked and not plain(obj):
-            model.check_object(obj, f"objects[{index}]")
-        bucket = buckets.get(obj.stratum)
-        if bucket is None:
-            raise ValueError(f"draw: objects[{index}].stratum: unknown stratum {obj.stratum!r}")
-        ident = obj.id
-        remember(ident)
-        if len(seen) <= index:  # every earlier id was distinct, so this one was seen before
-            raise ValueError(f"draw: objects[{index}].id: duplicate id {ident!r}")
-        if ident in named:
-            found.append(index)
-        leaves, indexes, areas = bucket
-        leaves.append(sha256(tag + salt(ident) + encode_object(obj)).digest())
-        indexes.append(index)
-        areas.append(obj.area)
+    reader, start = iter(objects), 0
+    while batch := list(itertools.islice(reader, _BATCH)):
+        ids = [obj.id for obj in batch]
+        if (checked or model.are_plain_objects(batch)) and _new_ids(ids, batch, buckets, seen):
+            leaves = _leaves(salt, ids, batch)
+        else:
+            leaves = [_checked_leaf(obj, i, buckets, seen, salt) for i, obj in enumerate(batch, start)]
+        if named:
+            found += itertools.compress(range(start, start + len(batch)), map(named.__contains__, ids))
+        for leaf, index, obj in zip(leaves, itertools.count(start), batch, strict=False):
+            add_leaf, add_index, add_area = filing[obj.stratum]
+            add_leaf(leaf)
+            add_index(index)
+            add_area(obj.area)
+        start += len(batch)
     if not seen:
         raise ValueError("draw: objects: empty population")
     return buckets, found
+
+
+def _new_ids(
+    ids: list[str], batch: list[InspectionObject], strata: Mapping[str, object], seen: set[str]
+) -> bool:
+    # Whether the batch's ids are distinct and new and its strata known; if so, remember the ids.
+    distinct = set(ids)
+    if len(distinct) != len(ids) or not seen.isdisjoint(distinct):
+        return False
+    if not strata.keys() >= {obj.stratum for obj in batch}:
+        return False
+    seen |= distinct
+    return True
+
+
+def _leaves(salt: Callable[[str], bytes], ids: list[str], batch: list[InspectionObject]) -> list[bytes]:
+    # The leaves of checked objects: SHA-256(leaf tag || salt || JCS(record)) each.
+    sha256, tag = hashlib.sha256, _LEAF_TAG
+    return [
+        sha256(tag + s + r).digest() for s, r in zip(map(salt, ids), map(encode_object, batch), strict=True)
+    ]
+
+
+def _checked_leaf(
+    obj: InspectionObject,
+    index: int,
+    strata: Mapping[str, object],
+    seen: set[str],
+    salt: Callable[[str], bytes],
+) -> bytes:
+    # Check one object, its stratum and its id's novelty (naming objects[index]); return its leaf.
+    if not model.is_plain_object(obj):
+        model.check_object(obj, f"objects[{index}]")
+    if obj.stratum not in strata:
+        raise ValueError(f"draw: objects[{index}].stratum: unknown stratum {obj.stratum!r}")
+    if obj.id in seen:
+        raise ValueError(f"draw: objects[{index}].id: duplicate id {obj.id!r}")
+    seen.add(obj.id)
+    return leaf_commitment(salt(obj.id), encode_object(obj))
 
 
 def _stratum(rule: StratumRule, bucket: _Bucket) -> StratumPopulation:
@@ -327,7 +370,7 @@ def format_record_list(values: Iterable[Any]) -> bytes:
     """Return the blob of a list of ``teams`` values: the JCS array of their records, sorted by
     their canonical bytes and without repeats (so the blob does not depend on input order).
     """
-    encoded = sorted({jcs.canonicalize(v.to_record()) for v in values})
+    encoded = sorted({_canonical(v.to_record()) for v in values})
     return b"[" + b",".join(encoded) + b"]"
 
 

@@ -344,6 +344,32 @@ def _parse_early(obj: dict[str, Any]) -> object:
     return obj
 
 
+def opened_objects(data: bytes) -> list[list[InspectionObject]]:
+    """Return the object record of every pick of a result record, stratum by stratum, as objects
+    that are not checked: for comparing ``data`` with a result recomputed around them.
+
+    Reads the JSON once and keeps no tree of it (teams are dropped as they are read). Raises
+    ValueError unless ``data`` is JSON with ``strata`` of picks whose ``record`` has the members of
+    an object record.
+    """
+    strata = model.record_members(model.load_json(data, _keep_records), _RESULT_KEYS, "result")["strata"]
+    opened = [model.record_members(s, _SELECTION_KEYS, "selection")["selected"] for s in strata]
+    if not all(type(obj) is InspectionObject for objects in opened for obj in objects):
+        raise ValueError("draw: result: a pick without an object record")
+    return opened
+
+
+def _keep_records(obj: dict[str, Any]) -> object:
+    # An object record as an unchecked object and a pick as its record; teams dropped; others kept.
+    keys = obj.keys()
+    if keys == _OBJECT_RECORD_KEYS:
+        fields = obj["id"], obj["name"], obj["area"], obj["stratum"]
+        return InspectionObject(*fields, tuple(model.record_list(obj["tags"], "tags")), obj["last_inspected"])
+    if keys == _PICK_KEYS:
+        return obj["record"]
+    return None if keys == _TEAM_KEYS else obj
+
+
 def _parsed_object(value: object, field: str) -> InspectionObject:
     if type(value) is not InspectionObject:
         raise ValueError(f"draw: {field}: want an object record")

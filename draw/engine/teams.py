@@ -827,11 +827,13 @@ def check_assignment(
     history: Iterable[PastInspection],
     seed: bytes,
     as_of: date,
+    want: Assignment | None = None,
 ) -> None:
     """Check that ``assignment`` is exactly what ``assign`` gives for these inputs (spec §12).
 
     First checks every rule on its own (eligibility, 回避, team make-up, leader, loads), so the reason
-    names the broken rule; then recomputes the teams and compares. Costs one ``assign``. Raises
+    names the broken rule; then recomputes the teams and compares. Costs one ``assign``, or none when
+    the caller passes ``want``, what ``assign`` gave it for these same inputs. Raises
     AssignmentError with the first reason found, ValueError on bad inputs.
     """
     if not isinstance(assignment, Assignment):
@@ -841,7 +843,7 @@ def check_assignment(
     _check_lists(assignment, inp)
     _check_teams(assignment, inp)
     try:
-        want = _solve(inp, seed)[0]
+        want = _solve(inp, seed)[0] if want is None else want
     except Infeasible:
         raise AssignmentError("no assignment satisfies the rules (teams-infeasible)") from None
     _compare(assignment, want)

@@ -19,7 +19,9 @@ An object id is exactly one of (docs/draw-spec.md §3):
 from __future__ import annotations
 
 import re
-from operator import mul
+from collections.abc import Sequence
+from itertools import repeat
+from operator import mod, mul
 
 # GB 32100-2015 Table: code characters and their values 0..30 (no I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -36,6 +38,10 @@ _ORG_VALUE = {ch: i for i, ch in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 _ORG_CHECK = "0123456789X"  # indexed by (11 - sum mod 11) mod 11
+# For all_valid_uscc: lines of USCC shape, and the check characters indexed by the sums mod 31, 11.
+_USCC_LINES = re.compile(f"(?:{_USCC_SHAPE.pattern}\n)*")
+_USCC_CHECK_OF = "".join(USCC_ALPHABET[-r % 31] for r in range(31))
+_ORG_CHECK_OF = "".join(_ORG_CHECK[-2 * r % 11] for r in range(11))
 _DIGITS = frozenset("0123456789")
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
@@ -69,6 +75,27 @@ def is_valid_uscc(code: str) -> bool:
     if USCC_ALPHABET[-int(digits[16::-1], 34) % 31] != code[17]:
         return False
     return _ORG_CHECK[-2 * int(code[8:16], 35) % 11] == code[16]
+
+
+def all_valid_uscc(codes: Sequence[str]) -> bool:
+    """Return whether every one of ``codes`` (texts) ``is_valid_uscc``, a column at a time.
+
+    For a batch of a few thousand ids: the same arithmetic as ``is_valid_uscc``, done by one regular
+    expression over the codes joined by line feeds (so each line is 19 characters, and the check
+    characters are every 19th) and by ``map`` over the codes. Linear; True for no codes.
+    """
+    if not codes:
+        return True
+    joined = "\n".join(codes)
+    text = joined + "\n"
+    if _USCC_LINES.fullmatch(text) is None:
+        return False
+    digits = joined.encode("ascii").translate(_TO_BASE34).split(b"\n")
+    sums = map(int, map(bytes.__getitem__, digits, repeat(slice(16, None, -1))), repeat(34))
+    if "".join(map(_USCC_CHECK_OF.__getitem__, map(mod, sums, repeat(31)))) != text[17::19]:
+        return False
+    bodies = map(int, map(str.__getitem__, codes, repeat(slice(8, 16))), repeat(35))
+    return "".join(map(_ORG_CHECK_OF.__getitem__, map(mod, bodies, repeat(11)))) == text[16::19]
 
 
 def check_uscc(code: str) -> None:

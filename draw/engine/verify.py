@@ -2,9 +2,11 @@
 
 ``verify_draw`` recomputes a draw from public data — the commitment record, the blobs it names, the
 sources' values, the revealed operator secret and the result record — and compares every byte.
-Any difference raises one exception type, :class:`DrawVerificationError`, whose ``reason`` names
-the first check that failed (spec §15 lists them in order), e.g. ``seed mismatch``. The
-replacement records that follow a result are checked the same way, in order.
+The result is first recomputed around the object records it opens and compared whole; only when
+the bytes differ are the checks run one at a time. Any difference raises one exception type,
+:class:`DrawVerificationError`, whose ``reason`` names the first check that failed (spec §15 lists
+them in order), e.g. ``seed mismatch``. The replacement records that follow a result are checked
+the same way, in order.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from draw.engine import commit as commitment_
 from draw.engine import model, select, teams
 from draw.engine import seed as seed_
 from draw.engine.commit import CommitmentRecord, StratumEntry
-from draw.engine.model import Matching
+from draw.engine.model import InspectionObject, Matching
 from ledger import jcs
 
 _V = TypeVar("_V")
@@ -55,11 +57,28 @@ def verify_draw(
     sources' verified outputs in declared order; ``sealed_hash`` (optional) is the result hash the
     sealed entry carries; ``replacements`` are the draw's replacement records, in order. Costs
     about two SHA-256 per object for the leaf lists and roots, one per object for the tickets, the
-    openings of the selected objects, and one ``teams.assign`` (plus one per replacement).
+    openings of the selected objects, one JSON parse of the result and one ``teams.assign`` (plus
+    one per replacement); a result that differs from the recomputed one is then parsed and checked
+    again one check at a time.
     """
     public = _read_commitment(commitment, blobs, operator_secret)
     if sealed_hash is not None and select.result_hash(result) != sealed_hash:
         raise DrawVerificationError("sealed hash mismatch")
+    salt = commitment_.salter(operator_secret)
+    got = _recomputed(result, public, source_values, salt) or _check_result(
+        result, public, source_values, salt
+    )
+    prior: list[select.Replacement] = []
+    for data in replacements:
+        prior.append(_check_replacement(data, public, got, select.result_hash(result), prior, salt))
+
+
+def _check_result(
+    result: bytes, public: _Public, source_values: Sequence[bytes], salt: Callable[[str], bytes]
+) -> select.ResultRecord:
+    """Check the result record against the commitment one check at a time (spec §15, 12-22) and
+    return it parsed. Raises DrawVerificationError naming the first check that fails.
+    """
     got = _guard("result malformed", select.parse_result, result)
     if got.commitment != public.hash:
         raise DrawVerificationError("commitment mismatch")
@@ -70,13 +89,114 @@ def verify_draw(
     committed = [(e.rule.stratum, e.size, e.k) for e in public.record.strata]
     if [(s.stratum, s.size, s.k) for s in got.strata] != committed:
         raise DrawVerificationError("strata mismatch")
-    salt = commitment_.salter(operator_secret)
     for selection, entry, leaves in zip(got.strata, public.record.strata, public.leaves, strict=True):
         _check_selection(got.seed, selection, entry, leaves, salt)
     _check_teams(got, public.matching)
-    prior: list[select.Replacement] = []
-    for data in replacements:
-        prior.append(_check_replacement(data, public, got, select.result_hash(result), prior, salt))
+    return got
+
+
+# ---------------------------------------------------------------------------
+# Compute, then compare: the result recomputed from the commitment and the records it opens.
+
+
+class _Differs(Exception):
+    """The result is not the recomputed one; ``_check_result`` then names the difference."""
+
+
+def _recomputed(
+    result: bytes, public: _Public, source_values: Sequence[bytes], salt: Callable[[str], bytes]
+) -> select.ResultRecord | None:
+    """Return the result record if ``result`` is byte for byte the one recomputed, else None.
+
+    Recomputed are the seed, every selection (tickets, positions, batches), the salts and the
+    teams (whose rules ``teams.check_rules`` checks as well); only the object records are read from
+    ``result``, and each must be valid and open its leaf. Equal bytes pass checks 12-22 of spec §15
+    at once, as ``format_result`` writes canonical JSON that ``parse_result`` reads back. Costs one
+    JSON parse of ``result``, the tickets, the openings and one ``teams.assign``.
+    """
+    try:
+        opened = _opened_records(result, len(public.record.strata))
+        if len(source_values) != len(public.record.sources):
+            raise _Differs
+        seed = seed_.derive_seed(public.hash, source_values)
+        strata = tuple(
+            _recomputed_selection(seed, objects, entry, leaves, salt)
+            for objects, entry, leaves in zip(opened, public.record.strata, public.leaves, strict=True)
+        )
+        assignment = _recomputed_teams(seed, strata, public.matching)
+    except (_Differs, ValueError):
+        return None
+    encoded = select.format_result(public.hash, source_values, seed, strata, assignment)
+    return (
+        select.ResultRecord(public.hash, seed, tuple(source_values), strata, assignment)
+        if encoded == result
+        else None
+    )
+
+
+def _opened_records(result: bytes, count: int) -> list[list[InspectionObject]]:
+    # The object records of each stratum's picks, checked as objects (spec §4). Raises _Differs when
+    # ``result`` is not JSON of that shape with ``count`` strata or a record is not a valid object.
+    try:
+        opened = select.opened_objects(result)
+    except (TypeError, ValueError):
+        raise _Differs from None
+    every = [obj for objects in opened for obj in objects]
+    if len(opened) != count or not (model.are_plain_objects(every) or _all_valid(every)):
+        raise _Differs
+    return opened
+
+
+def _all_valid(objects: list[InspectionObject]) -> bool:
+    try:
+        for obj in objects:
+            model.check_object(obj)
+    except ValueError:
+        return False
+    return True
+
+
+def _recomputed_selection(
+    seed: bytes,
+    objects: list[InspectionObject],
+    entry: StratumEntry,
+    leaves: list[bytes],
+    salt: Callable[[str], bytes],
+) -> select.StratumSelection:
+    # The stratum's selection with the records read; raises _Differs unless each opens its leaf.
+    stratum, batch_size = entry.rule.stratum, entry.rule.batch_size
+    want = select.lowest_tickets(seed, stratum, leaves, entry.k)
+    if len(objects) != len(want):
+        raise _Differs
+    picks = tuple(
+        select.Pick(position, select.batch_of(position, batch_size), ticket, leaf, salt(obj.id), obj)
+        for position, ((ticket, leaf), obj) in enumerate(zip(want, objects, strict=True), 1)
+    )
+    try:
+        for pick in picks:
+            _check_opening(pick, stratum, salt)
+    except DrawVerificationError:
+        raise _Differs from None
+    return select.StratumSelection(stratum, entry.size, entry.k, picks)
+
+
+def _recomputed_teams(
+    seed: bytes, strata: Sequence[select.StratumSelection], matching: Matching | None
+) -> teams.Assignment | None:
+    # The teams of the recomputed selection, their rules checked; raises _Differs if there are none.
+    if matching is None:
+        return None
+    try:
+        assignment = select.assign_teams(seed, strata, matching)
+        targets = select.targets(strata, matching.items)
+        _check_assignment(assignment, targets, matching, select.team_seed(seed), want=assignment)
+    except (DrawVerificationError, ValueError):
+        raise _Differs from None
+    return assignment
+
+
+# ---------------------------------------------------------------------------
+# Replacements (spec §14).
 
 
 def _check_replacement(
@@ -217,9 +337,14 @@ def _check_teams(got: select.ResultRecord, matching: Matching | None) -> None:
 
 
 def _check_assignment(
-    assignment: teams.Assignment | None, targets: list[teams.Target], matching: Matching | None, seed: bytes
+    assignment: teams.Assignment | None,
+    targets: list[teams.Target],
+    matching: Matching | None,
+    seed: bytes,
+    want: teams.Assignment | None = None,
 ) -> None:
     # Matching spec §12 for these targets; no assignment exactly when there are no matching inputs.
+    # ``want``, if given, is what teams.assign gave for them (see teams.check_assignment).
     if matching is None or assignment is None:
         if (matching is None) != (assignment is None):
             raise DrawVerificationError("teams mismatch")
@@ -234,6 +359,7 @@ def _check_assignment(
             matching.history,
             seed,
             matching.as_of,
+            want,
         )
     except (teams.AssignmentError, ValueError):
         raise DrawVerificationError("teams mismatch") from None
