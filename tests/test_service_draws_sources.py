@@ -11,7 +11,8 @@ import pytest
 
 from draw.engine import select as engine_select
 from draw.engine import teams
-from draw.service import worker
+from draw.service import draws, draws_store, worker
+from draw.service import draws_lifecycle as lifecycle
 from ledger.entries import decode_entry
 from tests.service_helpers import World, assert_problem, post
 from tests.test_service_draws_helpers import (
@@ -233,3 +234,41 @@ def test_the_department_may_withdraw_its_draw_before_the_reveal_only(db_url: str
             world.client.get(f"{DRAW}/result", headers=world.auth("NB")), 403, "forbidden"
         )
         assert sealed["errors"][0]["field"] == "path.draw_id"  # a withdrawn result is never revealed
+
+
+def test_a_kept_status_is_the_status_at_every_time_and_turns_at_each_deadline(db_url: str) -> None:
+    # GET /draws/{id} keeps an encoded status until the clock alone would change it
+    # (draws_lifecycle.next_change_ms): around each deadline and due time, what it serves must be what
+    # a fresh computation gives at that time.
+    with open_draw_world(db_url) as world:
+        _create(world, sources=_sources([WANG, LI], lottery=True))
+        log = draws_store.load_public(world.service, "HZ-2026-7")
+        assert log is not None
+        drand_deadline = lifecycle.source_states(log, COMMIT_MS)[0].deadline
+        overdue_at = log.row.reveal_due_ms + lifecycle.REVEAL_GRACE_MS
+        turns = [(NOW_S + 3600) * 1000, (NOW_S + 7200) * 1000, drand_deadline * 1000, overdue_at]
+        times = sorted({t + d for t in turns for d in (-1000, -1, 0, 1, 2, 1000)} | {COMMIT_MS})
+        for now in [*times, *reversed(times), *times[::3]]:  # forwards, backwards, and by jumps
+            world.clock.now = now
+            served = world.client.get(DRAW).json()
+            fresh = draws.status_json(world.service, draws_store.load_public(world.service, "HZ-2026-7"), now)
+            assert served == fresh, now
+        world.clock.now = overdue_at + 1
+        assert world.client.get(DRAW).json()["overdue"] is True
+        states = {s["name"]: s["state"] for s in world.client.get(DRAW).json()["sources"]}
+        assert states == {"drand": "void", "ceremony": "void", "lottery": "void"}
+
+
+def test_next_change_is_the_earliest_pending_deadline_or_the_overdue_time(db_url: str) -> None:
+    with open_draw_world(db_url) as world:
+        _create(world, sources=_sources([WANG, LI], lottery=True))
+        log = draws_store.load_public(world.service, "HZ-2026-7")
+        assert log is not None
+        states = lifecycle.source_states(log, COMMIT_MS)
+        assert [s.state for s in states] == ["pending"] * 3
+        earliest = min(s.deadline for s in states) * 1000 + 1
+        assert lifecycle.next_change_ms(log.row, states, COMMIT_MS) == earliest
+        overdue_at = log.row.reveal_due_ms + lifecycle.REVEAL_GRACE_MS
+        late = [lifecycle.SourceState(s.name, "void", s.deadline) for s in states]
+        assert lifecycle.next_change_ms(log.row, late, COMMIT_MS) == overdue_at + 1
+        assert lifecycle.next_change_ms(log.row, late, overdue_at + 1) is None  # overdue: no more turns

@@ -25,7 +25,9 @@ is due 20 working days after the draw's ``inspection_end``.
 from __future__ import annotations
 
 import datetime
+import threading
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -340,16 +342,73 @@ def post_publish(submission: Submission) -> Response:
 async def get_draw(request: Request) -> Response:
     """GET /draws/{draw_id}: a draw's public status. Public. On the event loop when one short query
     and the entries kept in memory answer it (``draws_store.load_kept``), cheaper there than the
-    hand-off to a worker thread; otherwise read in one."""
+    hand-off to a worker thread; otherwise read in one. The encoded status of a kept DrawLog is
+    kept with it until the clock alone would change it (:class:`StatusBodies`)."""
     service, draw_id = service_of(request), request.path_params["draw_id"]
     log = draws_store.load_kept(service, draw_id) if entries_.DRAW_ID.fullmatch(draw_id) else None
     if log is None:
         log = await run_in_threadpool(_draw, service, draw_id)
-    return JSONResponse(status_json(service, log))
+    now, bodies = service.clock(), _status_bodies(service)
+    body = bodies.get(log, now)
+    if body is None:
+        states = lifecycle.source_states(log, now)
+        body = bytes(JSONResponse(status_json(service, log, now, states)).body)
+        bodies.put(log, now, lifecycle.next_change_ms(log.row, states, now), body)
+    return Response(body, media_type="application/json")
 
 
-def status_json(service: Service, log: DrawLog) -> dict[str, Any]:
-    """Return the DrawStatus members of ``log`` at the service's clock."""
+class StatusBodies:
+    """The encoded statuses of the ``size`` draws read last, each kept with the DrawLog it encodes
+    and the span of clock times it holds for; thread-safe, O(1) a call. A status is served again
+    only for the very DrawLog object it was made from (``draws_store.load_kept`` gives the same
+    one while the draw's tables have not changed) and only within its span."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: OrderedDict[str, tuple[DrawLog, int, int | None, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, log: DrawLog, now_ms: int) -> bytes | None:
+        """Return the status of ``log`` kept for a span that holds ``now_ms``, or None."""
+        with self._lock:
+            found = self._kept.get(log.draw_id)
+        if found is None or found[0] is not log:
+            return None
+        _log, since, until, body = found
+        return body if since <= now_ms and (until is None or now_ms < until) else None
+
+    def put(self, log: DrawLog, since_ms: int, until_ms: int | None, body: bytes) -> None:
+        """Keep ``body``, the status of ``log`` at every time from ``since_ms`` up to (not including)
+        ``until_ms`` (None: for good)."""
+        with self._lock:
+            self._kept[log.draw_id] = (log, since_ms, until_ms, body)
+            self._kept.move_to_end(log.draw_id)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+
+
+STATUS_BODIES = 4096
+"""Encoded statuses kept per service (:class:`StatusBodies`)."""
+
+
+def _status_bodies(service: Service) -> StatusBodies:
+    found = service.cache.get("draw status bodies")
+    if isinstance(found, StatusBodies):
+        return found
+    made = StatusBodies(STATUS_BODIES)
+    return service.cache.setdefault("draw status bodies", made)  # type: ignore[return-value]
+
+
+def status_json(
+    service: Service,
+    log: DrawLog,
+    now_ms: int | None = None,
+    states: list[lifecycle.SourceState] | None = None,
+) -> dict[str, Any]:
+    """Return the DrawStatus members of ``log`` at ``now_ms`` (by default the service's clock), with
+    ``states`` the sources' states at that time if the caller has them."""
+    now = service.clock() if now_ms is None else now_ms
+    sources = lifecycle.source_states(log, now) if states is None else states
     record = lifecycle.commitment_record(log)
     seal, reveal, void = (log.first(t) for t in (entries_.SEAL, entries_.REVEAL, entries_.VOID))
     body = log.commit.body
@@ -358,7 +417,7 @@ def status_json(service: Service, log: DrawLog) -> dict[str, Any]:
         "department": log.row.department,
         "task": log.row.task,
         "state": log.row.state,
-        "overdue": lifecycle.is_overdue(log.row, service.clock()),
+        "overdue": lifecycle.is_overdue(log.row, now),
         "commit": log.commit.index,
         "committed_ms": log.commit.time_ms,
         "commitment_hash": body["commitment_hash"],
@@ -368,7 +427,7 @@ def status_json(service: Service, log: DrawLog) -> dict[str, Any]:
         "reveal_due_ms": lifecycle.reveal_due_ms(log),
         "inspection_end": body["inspection_end"],
         "strata": [{"stratum": s.rule.stratum, "size": s.size, "k": s.k} for s in record.strata],
-        "sources": [_source_json(s) for s in lifecycle.source_states(log, service.clock())],
+        "sources": [_source_json(s) for s in sources],
         "seal": seal.index if seal else None,
         "result_hash": seal.body["result_hash"] if seal else None,
         "reveal": reveal.index if reveal else None,

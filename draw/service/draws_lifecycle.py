@@ -264,6 +264,17 @@ def is_overdue(row: Any, now_ms: int) -> bool:
     return row.state in ("pending-randomness", "sealed") and now_ms > row.reveal_due_ms + REVEAL_GRACE_MS
 
 
+def next_change_ms(row: Any, states: Sequence[SourceState], now_ms: int) -> int | None:
+    """Return the first millisecond after ``now_ms`` at which :func:`is_overdue` of ``row`` or one of
+    ``states`` (:func:`source_states` at ``now_ms``) changes with the clock alone, or None if none
+    will: a pending source turns void once :func:`seconds` of the time passes its deadline, an
+    unflagged draw becomes overdue once the time passes its due time and the grace."""
+    bounds = [s.deadline * 1000 + 1 for s in states if s.state == "pending"]
+    if row.state in ("pending-randomness", "sealed") and not is_overdue(row, now_ms):
+        bounds.append(row.reveal_due_ms + REVEAL_GRACE_MS + 1)
+    return min(bounds, default=None)
+
+
 def reveal(service: Service, log: DrawLog, department: str | None, request: dict[str, str] | None) -> Receipt:
     """Append the reveal entry of sealed draw ``log``: the secret, the result record and the sealed
     replacement records go public (as blobs). Requires the lease and state ``sealed``."""
