@@ -34,6 +34,7 @@ CHANNEL = "fairdraw_changes"
 APPLICATION_NAME = "fairdraw-changes"
 """The listening connection's ``application_name``, as ``pg_stat_activity`` shows it."""
 _COMMITTED = "fairdraw.changes.committed"
+_RETRY_SECONDS = 0.5
 _TRIGGERS = sa.text(
     "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
     "WHERE t.tgname = c.relname || '_changed' AND NOT t.tgisinternal"
@@ -137,13 +138,16 @@ class _PostgresChanges(Changes):
                 conn = _detached(self._engine)
             except Exception as exc:  # unreachable: retry; version() stays None meanwhile
                 log.warning("change watcher cannot connect: %s", type(exc).__name__)
-                self._stop.wait(1.0)
+                self._stop.wait(_RETRY_SECONDS)
                 continue
             try:
                 self._listen(conn)
             except Exception as exc:
+                self._up = False  # before anything else: nothing may be served from a cache now
                 log.warning("change watcher lost its connection: %s", type(exc).__name__)
-            finally:
+                conn.close()
+                self._stop.wait(_RETRY_SECONDS)
+            else:
                 self._up = False
                 conn.close()
 
