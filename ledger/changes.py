@@ -16,8 +16,8 @@ This process's own commits move the version at once (when the committed connecti
 the pool, before the writer can acknowledge anything), so a process reads its own writes; another
 process's commit is seen when its notification arrives, so a read served from a cache may trail
 that commit by the delivery delay (well under a millisecond on one host). ``version(tables)`` is
-None while the listening connection is down (its return counts as a change) and for a table
-without its trigger.
+None while the listening connection is down (it is tried again every half second, and its return
+counts as a change) and for a table without its trigger.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ log = logging.getLogger("fairdraw.changes")
 
 
 class Changes:
-    """The change signal of one engine's database; :meth:`close` stops it. Thread-safe."""
+    """The change signal of one engine's database; :meth:`close` stops it. Thread-safe. This base
+    class is the signal of a database nobody watches: its version is always None."""
 
     def version(self, tables: Iterable[str] = ()) -> int | None:
         """Return the current version for a cache of reads of ``tables``, or None (do not cache)."""
