@@ -2,10 +2,17 @@
 
 A population of N objects (valid 统一社会信用代码) in four strata drawn at 1 %, 2 %, 4 % and 12 %
 (3 % overall), 5,000 inspectors of two departments in 100 areas, two per object (one of each),
-属地 rule on, 10,000 declared exclusion pairs. Prints the time of each stage next to a floor measured
-in the same run — one SHA-256 ticket per object in a bare loop plus a k-smallest pass — and next to
-the Rivest/Arlo consistent sampler (bench/consistent_sampler.py) at the same N and k, with ratios,
-and the peak resident memory.
+属地 rule on, 10,000 declared exclusion pairs. Prints the time of each stage next to a floor — one
+SHA-256 ticket per object in a bare loop plus a k-smallest pass — and next to the Rivest/Arlo
+consistent sampler (bench/consistent_sampler.py) at the same N and k, with ratios, and the peak
+resident memory. The commitment and verification are then run again with a pool of ``--workers``
+processes (default 1: with the main process, two cores) computing the stratum roots aside; the pool
+is started first.
+
+Each stage runs ``--repeat`` times (default 3), each run right after a run of the floor; a stage's
+time is the least of its runs and its ratio the median of (run / the floor run just before it), as
+this machine's speed drifts within a run by up to 2x. A lazy run's floor runs over the committed
+leaves, so it starts after the first commitment, whose ratio is then to the least floor.
 
 The population is produced on demand by index, as a database cursor would serve it; the time of
 one bare pass over it is printed too, so that it can be told apart from the engine's own work.
@@ -14,18 +21,22 @@ one bare pass over it is printed too, so that it can be told apart from the engi
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import hashlib
 import heapq
+import multiprocessing
 import os
 import random
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import TypeVar, overload
+from typing import NamedTuple, TypeVar, overload
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -113,17 +124,62 @@ def request(population: Population) -> DrawRequest:
     )
 
 
-def timed(label: str, f: Callable[[], T]) -> tuple[T, float]:
+class Stage(NamedTuple):
+    """A stage's least time over its runs and the median of its ratios to the floor run just
+    before each of its runs (None before the floor has its input)."""
+
+    seconds: float
+    ratio: float | None
+
+
+def timed(label: str, f: Callable[[], T], runs: int = 0) -> tuple[T, Stage]:
+    """Run ``f`` ``runs`` times (default ``repeat``), each right after one run of the floor; print
+    and return its last value and its Stage."""
+    times, ratios = [], []
+    for _ in range(runs or repeat):
+        before = run_floor()
+        gc.collect()
+        start = time.perf_counter()
+        value = f()
+        times.append(time.perf_counter() - start)
+        if before is not None:
+            ratios.append(times[-1] / before)
+    spread = f" (most {max(times):.2f})" if len(times) > 1 else ""
+    ratio = statistics.median(ratios) if ratios else None
+    shown = "" if ratio is None else f"{ratio:6.2f}x"
+    memory = f"peak RSS {peak_mb():5.0f} MB"
+    print(f"  {label:<44} {min(times):7.2f} s{spread:<12} {shown:>7}   {memory}", flush=True)
+    return value, Stage(min(times), ratio)
+
+
+repeat = 1
+floor_input: tuple[list[bytes], int] | None = None  # the leaves and k the floor runs over
+floors: list[float] = []
+
+
+def run_floor() -> float | None:
+    """Run the floor once over ``floor_input``, if set; return its time, also kept in ``floors``."""
+    if floor_input is None:
+        return None
     gc.collect()
     start = time.perf_counter()
-    value = f()
-    seconds = time.perf_counter() - start
-    print(f"  {label:<44} {seconds:8.2f} s   peak RSS {peak_mb():7.0f} MB", flush=True)
-    return value, seconds
+    floor(*floor_input)
+    floors.append(time.perf_counter() - start)
+    return floors[-1]
 
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def own_peak_mb() -> float:
+    """This process's peak resident memory since it began running its program (Linux: VmHWM, which
+    leaves out the parent's pages that ru_maxrss counts in a child started by fork and exec)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return peak_mb()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
 
 def floor(leaves: list[bytes], k: int) -> None:
@@ -132,7 +188,7 @@ def floor(leaves: list[bytes], k: int) -> None:
     heapq.nsmallest(k, (sha256(prefix + leaf).digest() for leaf in leaves))
 
 
-def stages_without_matching(req: DrawRequest, population: Sequence[InspectionObject]) -> dict[str, float]:
+def stages_without_matching(req: DrawRequest, population: Sequence[InspectionObject]) -> dict[str, Stage]:
     """Commit, draw and verify with no matching inputs: the engine's own work."""
     own = req._replace(matching=None)
     c, t_commit = timed(
@@ -146,9 +202,30 @@ def stages_without_matching(req: DrawRequest, population: Sequence[InspectionObj
     return {"commit": t_commit, "select": t_select, "verify": t_verify}
 
 
+def stages_aside(
+    req: DrawRequest, population: Sequence[InspectionObject], pool: Executor, quick: bool
+) -> dict[str, Stage]:
+    """Commit and verify, with matching inputs (and without, unless ``quick``), the roots computed
+    on ``pool``."""
+    times: dict[str, Stage] = {}
+    for key, r in (("", req._replace(matching=None)), ("+", req))[quick:]:
+        label = "with teams" if key else "without matching"
+        c, times[f"commit{key}@"] = timed(
+            f"commitment {label}, roots aside",
+            functools.partial(commit.commit_draw, r, population, SECRET, pool),
+        )
+        result = select.draw(c, population, SECRET, VALUES)
+        public = (c.encoded, c.blobs, VALUES, SECRET, result.encoded, result.hash)
+        _, times[f"verify{key}@"] = timed(
+            f"verification {label}, roots aside",
+            functools.partial(verify_.verify_draw, *public, executor=pool),
+        )
+    return times
+
+
 def stages_with_matching(
     req: DrawRequest, population: Sequence[InspectionObject]
-) -> tuple[dict[str, float], int]:
+) -> tuple[dict[str, Stage], int]:
     """Commit (with teams.check_feasible), match, draw and verify with the inspector side."""
     m = req.matching
     assert m is not None
@@ -171,8 +248,9 @@ def stages_with_matching(
     inputs = (select.targets(r.strata, m.items), m.inspectors, m.rules, m.exclusions, m.history)
     both = (r.assignment, *inputs, select.team_seed(r.seed), m.as_of)
     _, t_check = timed("teams.check_assignment alone", lambda: teams.check_assignment(*both))
-    leaves = [x for p in c.strata for x in p.leaves]
-    floors.append(timed("FLOOR again, over the committed leaves", lambda: floor(leaves, k))[1])
+    global floor_input
+    if floor_input is None:  # a lazy run: from here on, the floor runs over the committed leaves
+        floor_input = [x for p in c.strata for x in p.leaves], k
     times = {"commit+": t_commit, "feasible": t_feasible, "draw+": t_draw, "match": t_match}
     return times | {"verify+": t_verify, "check": t_check}, k
 
@@ -196,32 +274,42 @@ def candidates(
     return out
 
 
-floors: list[float] = []
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="population size (default 1,000,000)")
     parser.add_argument("--lazy", action="store_true", help="build objects on demand instead of in memory")
     parser.add_argument("--quick", action="store_true", help="skip the stages without matching inputs")
     parser.add_argument("--skip-arlo", action="store_true", help="do not run the consistent sampler")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes for the roots computed aside (default 1; 0: none)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each stage (default 3)")
     args = parser.parse_args(argv)
+    global repeat, floor_input
+    repeat = args.repeat
     print(f"draw engine benchmark: N = {args.n:,}, Python {sys.version.split()[0]}, {clock()}")
+    print(f"  {repeat} runs a stage, each after a run of the floor; roots aside on {args.workers} worker(s)")
     lazy = Population(args.n)
     population: Sequence[InspectionObject] = lazy
     if not args.lazy:
-        population, _ = timed("build the population in memory (setup)", lambda: list(lazy))
+        population, _ = timed("build the population in memory (setup)", lambda: list(lazy), 1)
     req = request(lazy)
     m = req.matching
     assert m is not None
     print(f"  setup: {len(m.inspectors):,} inspectors, {len(m.exclusions):,} exclusions")
     _, read = timed("read the population once (no engine work)", lambda: sum(1 for _ in population))
     k = sum(model.sample_size(r, n) for r, n in zip(req.strata, strata_sizes(lazy), strict=True))
-    if not args.lazy:  # a lazy (large) run keeps memory for the engine: only the later floor
-        floors.append(first_floor(args.n, k))
-    times = {} if args.quick else stages_without_matching(req, population)
+    if not args.lazy:  # a lazy (large) run keeps memory for the engine: its floor comes later
+        floor_input = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(args.n)], k
+    times: dict[str, Stage] = {} if args.quick else stages_without_matching(req, population)
     more, k = stages_with_matching(req, population)
     times.update(more, read=read)
+    if args.workers:
+        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(commit.leaf_list_root, [b""] * args.workers))  # start the workers
+            times.update(stages_aside(req, population, pool, args.quick))
+            worker = pool.submit(own_peak_mb).result()
+        print(f"  peak RSS of a worker {worker:.0f} MB; with this process's, {worker + peak_mb():.0f} MB")
     if not args.skip_arlo:
         ids = [population[i].id for i in range(args.n)]
         times["arlo"] = timed(
@@ -238,11 +326,6 @@ def clock() -> str:
     return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, load average {load}"
 
 
-def first_floor(n: int, k: int) -> float:
-    leaves = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(n)]
-    return timed("FLOOR: one SHA-256 per object + k-smallest", lambda: floor(leaves, k))[1]
-
-
 def strata_sizes(population: Population) -> list[int]:
     return [cut - low for low, cut in zip([0, *population.cut], population.cut, strict=False)]
 
@@ -257,20 +340,26 @@ ROWS = (
     ("verify", "verification without matching inputs", "<= 3"),
     ("verify+", "verification with teams", "<= 3"),
     ("check", "teams.check_assignment alone", ""),
+    ("commit@", "commitment without matching, roots aside", "<= 10"),
+    ("commit+@", "commitment with teams, roots aside", "<= 10"),
+    ("verify@", "verification without matching, roots aside", "<= 3"),
+    ("verify+@", "verification with teams, roots aside", "<= 3"),
     ("read", "reading the population (input, not engine)", ""),
 )
 
 
-def report(times: dict[str, float], n: int) -> None:
-    base = min(floors)
-    print(
-        f"ratios to the floor ({base:.2f} s, the least of {', '.join(f'{f:.2f}' for f in floors)}) [target]"
-    )
+def report(times: dict[str, Stage], n: int) -> None:
+    """Print each stage's median ratio to the floor run before it; a stage run before the floor had
+    its input (a lazy run's first commitment) is compared with the least floor of the run."""
+    least = min(floors)
+    print(f"ratios to the floor run before each stage (floor {least:.2f}-{max(floors):.2f} s) [target]")
     for key, label, target in ROWS:
         if key in times:
-            print(f"  {label:<46} {times[key] / base:6.2f}x {f'[{target}x]' if target else ''}")
+            ratio = times[key].ratio or times[key].seconds / least
+            print(f"  {label:<46} {ratio:6.2f}x {f'[{target}x]' if target else ''}")
     if "arlo" in times and "select" in times:
-        print(f"  {'selection / Arlo consistent sampler':<46} {times['select'] / times['arlo']:6.2f}x [< 1x]")
+        arlo = times["select"].seconds / times["arlo"].seconds
+        print(f"  {'selection / Arlo consistent sampler':<46} {arlo:6.2f}x [< 1x]")
     limit = 1536 if n <= 1_000_000 else 4096
     print(f"  peak RSS {peak_mb():.0f} MB [< {limit} MB]")
 

@@ -7,9 +7,11 @@ get a fresh database each. Without a reachable server they skip, unless ``FAIRDR
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,13 @@ def _postgres_available() -> str | None:
     except Exception as exc:
         return str(exc).splitlines()[0]
     return None
+
+
+@pytest.fixture(scope="session")
+def process_pool() -> Iterator[ProcessPoolExecutor]:
+    """Two worker processes, started afresh (spawn), for the engine's roots computed aside."""
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import hmac
 import json
 import random
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from datetime import date
 from typing import Any
 
@@ -43,6 +44,24 @@ def test_stratum_root_is_the_rfc_9162_tree_hash(size: int) -> None:
     leaves = sorted(hashlib.sha256(bytes([size, i % 256, i // 256])).digest() for i in range(size))
     want = tree.root_hash(map(tree.leaf_hash, leaves))
     assert commit.stratum_root(leaves) == want == reference.mth(leaves)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 5, 128, 129])
+def test_leaf_list_root_is_the_root_of_the_blob(size: int) -> None:
+    leaves = sorted(hashlib.sha256(bytes([size, i])).digest() for i in range(size))
+    blob = commit.format_leaves(leaves)
+    assert commit.leaf_list_root(blob) == commit.stratum_root(leaves)
+    assert commit.submit_root(None, leaves, blob).result() == commit.stratum_root(leaves)
+    with pytest.raises(ValueError, match=r"^draw: leaf list: length 33 not a multiple of 32$"):
+        commit.leaf_list_root(bytes(33))
+
+
+def test_a_process_pool_gives_the_same_commitment(process_pool: Executor) -> None:
+    for disclosure, matching in (("confidential", True), ("full", False)):
+        req = make_vectors.request(disclosure, matching)
+        here = commit.commit_draw(req, make_vectors.objects(), SECRET)
+        aside = commit.commit_draw(req, make_vectors.objects(), SECRET, process_pool)
+        assert (aside.encoded, aside.blobs, aside.strata) == (here.encoded, here.blobs, here.strata)
 
 
 def test_leaf_list_round_trip_and_errors() -> None:

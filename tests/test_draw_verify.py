@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Executor
 from functools import cache
 from typing import Any
 
@@ -16,6 +17,7 @@ from draw.engine.verify import DrawVerificationError, verify_draw
 from ledger import jcs
 from tests.spec_draw import make_vectors
 
+SECRET = make_vectors.SECRET
 Args = tuple[bytes, dict[str, bytes], list[bytes], bytes, bytes, bytes | None, list[bytes]]
 
 
@@ -41,7 +43,7 @@ def test_the_happy_path_verifies() -> None:
 
 def test_the_happy_result_is_recomputed_byte_for_byte() -> None:
     commitment, blobs, values, secret, result, _, _ = args()
-    public = verify._read_commitment(commitment, blobs, secret)
+    public = verify._read_commitment(commitment, blobs, secret, verify._Roots(None))
     assert verify._recomputed(result, public, values, commit.salter(secret)) == select.parse_result(result)
     changed = result.replace(b'"batch":1,', b'"batch":2,', 1)
     assert changed != result and verify._recomputed(changed, public, values, commit.salter(secret)) is None
@@ -79,6 +81,44 @@ def test_any_changed_replacement_byte_is_caught(data: st.DataObject) -> None:
     replacements[k] = r[:i] + bytes([r[i] ^ data.draw(st.integers(1, 255))]) + r[i + 1 :]
     with pytest.raises(DrawVerificationError):
         verify_draw(commitment, blobs, values, secret, result, sealed, replacements)
+
+
+def test_a_root_mismatch_is_reported_before_any_later_failure(process_pool: Executor) -> None:
+    # Stratum 0's root is wrong, and so is every check from stratum 1's blob on: with or without
+    # an executor, check 7 of stratum 0 is the first to fail.
+    commitment, blobs, values, secret, result, sealed, replacements = args()
+    record = json.loads(commitment)
+    good = record["strata"][0]["root"]
+    record["strata"][0]["root"] = "00" * 32
+    record["strata"][1]["leaves"] = "11" * 32
+    a = (jcs.canonicalize(record), blobs, values, secret, result, sealed, replacements)
+    assert reason(a) == "root mismatch"
+    with pytest.raises(DrawVerificationError, match=r"^invalid draw: root mismatch$") as e:
+        verify_draw(*a, executor=process_pool)
+    assert e.value.__cause__ is None and e.value.__suppress_context__
+    record["strata"][0]["root"] = good
+    b = (jcs.canonicalize(record), blobs, values, secret, result, sealed, replacements)
+    assert reason(b) == "blob missing"
+    with pytest.raises(DrawVerificationError, match=r"^invalid draw: blob missing$"):
+        verify_draw(*b, executor=process_pool)
+
+
+def test_a_wrong_root_is_caught_when_all_else_agrees(process_pool: Executor) -> None:
+    # A draw recomputed on a commitment whose one root is wrong passes every check but check 7.
+    c = commit.commit_draw(make_vectors.request("confidential", True), make_vectors.objects(), SECRET)
+    record = json.loads(c.encoded)
+    record["strata"][1]["root"] = "00" * 32
+    encoded = jcs.canonicalize(record)
+    wrong = c._replace(record=record, encoded=encoded, hash=commit.commitment_hash(encoded))
+    r = select.draw(wrong, make_vectors.objects(), SECRET, make_vectors.SOURCE_VALUES)
+    a = (encoded, c.blobs, make_vectors.SOURCE_VALUES, SECRET, r.encoded)
+    for executor in (None, process_pool):
+        with pytest.raises(DrawVerificationError, match=r"^invalid draw: root mismatch$"):
+            verify_draw(*a, executor=executor)
+
+
+def test_a_process_pool_verifies_the_happy_path(process_pool: Executor) -> None:
+    verify_draw(*args(), executor=process_pool)
 
 
 def test_a_wrong_secret_of_any_length_is_a_secret_mismatch() -> None:

@@ -3,14 +3,19 @@
 No database, no web, no clock and no operating-system randomness: the operator secret, the
 sources' values and every date come in as arguments. A draw goes
 
-1. ``commit_draw(request, objects, operator_secret) -> Commitment``: checks the request (ValueError
-   naming the field), salts and commits every object, builds the commitment record and its blobs;
+1. ``commit_draw(request, objects, operator_secret[, executor]) -> Commitment``: checks the request
+   (ValueError naming the field), salts and commits every object, builds the commitment record and
+   its blobs;
 2. ``draw(commitment, objects, operator_secret, source_values) -> DrawResult``: the seed, the
    tickets, the selection per stratum, the teams, the result record and its hash (the seal);
 3. ``replace(commitment, objects, operator_secret, result, prior, replaced, reason) -> Replacement``;
 4. ``verify_draw(commitment_bytes, blobs, source_values, operator_secret, result_bytes, sealed_hash,
-   replacements)``: recomputes everything from public data and raises ``DrawVerificationError``
-   naming the first failed check.
+   replacements[, executor])``: recomputes everything from public data and raises
+   ``DrawVerificationError`` naming the first failed check.
+
+``commit_draw`` and ``verify_draw`` take an optional ``executor``: given a process pool, they hash
+the stratum roots (two of the SHA-256 per object) on it while they go on with the rest; the bytes
+and verdicts are the same with or without one. Concurrency, like time and randomness, is passed in.
 
 The package names ``commit`` and ``verify`` are the modules; their entry points are
 ``commit_draw`` and ``verify_draw``. The randomness sources (``drand``, ``ceremony``, ``lottery``)

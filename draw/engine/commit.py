@@ -28,6 +28,7 @@ import struct
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from typing import Any, NamedTuple, TypeVar
 
 from draw.engine import model, teams
@@ -152,9 +153,7 @@ def parse_leaves(blob: bytes) -> list[bytes]:
     Raises ValueError unless the length is a multiple of 32 and the leaves are strictly ascending.
     Linear in the blob size.
     """
-    if len(blob) % LEAF_SIZE:
-        raise ValueError(f"draw: leaf list: length {len(blob)} not a multiple of {LEAF_SIZE}")
-    leaves = list(map(operator.itemgetter(0), _LEAF.iter_unpack(blob)))
+    leaves = split_leaves(blob)
     if not all(map(operator.lt, leaves, leaves[1:])):
         raise ValueError("draw: leaf list: leaves not strictly ascending")
     return leaves
@@ -186,6 +185,37 @@ def stratum_root(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+def split_leaves(blob: bytes) -> list[bytes]:
+    """Return the 32-byte leaves of a leaf-list blob in blob order, without checking that order.
+
+    Raises ValueError unless the length is a multiple of 32. Linear in the blob size.
+    """
+    if len(blob) % LEAF_SIZE:
+        raise ValueError(f"draw: leaf list: length {len(blob)} not a multiple of {LEAF_SIZE}")
+    return list(map(operator.itemgetter(0), _LEAF.iter_unpack(blob)))
+
+
+def leaf_list_root(blob: bytes) -> bytes:
+    """Return ``stratum_root(split_leaves(blob))``: a module-level function of bytes, so that a
+    process pool can run it. Raises ValueError as ``split_leaves`` does.
+    """
+    return stratum_root(split_leaves(blob))
+
+
+def submit_root(executor: Executor | None, leaves: list[bytes], blob: bytes) -> Future[bytes]:
+    """Return a future of ``stratum_root(leaves)``, where ``blob`` is ``format_leaves(leaves)``.
+
+    With an executor (a process pool, as hashing holds the GIL) the blob is sent to it to be
+    hashed by ``leaf_list_root`` while the caller goes on; without one the root is computed here,
+    at once. Either way the future's value is the same bytes.
+    """
+    if executor is not None:
+        return executor.submit(leaf_list_root, blob)
+    future: Future[bytes] = Future()
+    future.set_result(stratum_root(leaves))
+    return future
+
+
 def blob_address(blob: bytes) -> str:
     """Return the content address of a blob: lowercase hex of its SHA-256."""
     return hashlib.sha256(blob).hexdigest()
@@ -196,7 +226,10 @@ def blob_address(blob: bytes) -> str:
 
 
 def commit_draw(
-    request: DrawRequest, objects: Sequence[InspectionObject], operator_secret: bytes
+    request: DrawRequest,
+    objects: Sequence[InspectionObject],
+    operator_secret: bytes,
+    executor: Executor | None = None,
 ) -> Commitment:
     """Return the commitment of ``request`` over the population ``objects`` under ``operator_secret``.
 
@@ -205,17 +238,31 @@ def commit_draw(
     read in order; it must be indexable again later with the same contents (``draw`` opens the
     selected leaves through it); the objects of a ``model.Population`` are not checked again.
     Cost: about one HMAC, one record encoding and three SHA-256 per object, a sort per stratum, and
-    ``teams.check_feasible``.
+    ``teams.check_feasible``, which runs before the roots are hashed. Given an ``executor`` (a
+    process pool), each stratum's root (two of the SHA-256 per object) is instead computed on it
+    while the next stratum is sorted and the feasibility is checked; the commitment is the same
+    bytes with or without one.
     """
     model.check_request(request)
     named = set() if request.matching is None else _named(request.matching)
     buckets, found = _populate(request, objects, operator_secret, named)
-    strata = tuple(_stratum(rule, buckets[rule.stratum]) for rule in request.strata)
+    strata: list[StratumPopulation] = []
+    lists: list[bytes] = []
+    roots: list[Future[bytes]] = []
+    for rule in request.strata:
+        strata.append(_stratum(rule, buckets[rule.stratum]))
+        lists.append(format_leaves(strata[-1].leaves))
+        if executor is not None:
+            roots.append(submit_root(executor, strata[-1].leaves, lists[-1]))
     if request.matching is not None:
         _check_feasible(request.matching, strata, buckets, found, objects)
     del buckets
+    roots = roots or [submit_root(None, p.leaves, blob) for p, blob in zip(strata, lists, strict=True)]
     blobs: dict[str, bytes] = {}
-    entries = [_stratum_entry(p, blobs) for p in strata]
+    entries = [
+        _stratum_entry(p, _store(blobs, blob), root.result())
+        for p, blob, root in zip(strata, lists, roots, strict=True)
+    ]
     if request.disclosure == "full":
         for population, entry in zip(strata, entries, strict=True):
             entry["records"] = _store(blobs, format_records(objects, population.origin))
@@ -224,7 +271,7 @@ def commit_draw(
     encoded = jcs.canonicalize(record)
     if len(encoded) > MAX_COMMITMENT_SIZE:
         raise ValueError(f"draw: commitment record is {len(encoded)} bytes, limit {MAX_COMMITMENT_SIZE}")
-    return Commitment(request, record, encoded, commitment_hash(encoded), blobs, strata)
+    return Commitment(request, record, encoded, commitment_hash(encoded), blobs, tuple(strata))
 
 
 def _store(blobs: dict[str, bytes], blob: bytes) -> str:
@@ -324,15 +371,9 @@ def _stratum(rule: StratumRule, bucket: _Bucket) -> StratumPopulation:
     return StratumPopulation(rule, model.sample_size(rule, len(leaves)), leaves, origin)
 
 
-def _stratum_entry(population: StratumPopulation, blobs: dict[str, bytes]) -> dict[str, Any]:
+def _stratum_entry(population: StratumPopulation, address: str, root: bytes) -> dict[str, Any]:
     entry = model.rule_record(population.rule)
-    entry.update(
-        k=population.k,
-        leaves=_store(blobs, format_leaves(population.leaves)),
-        records=None,
-        root=stratum_root(population.leaves).hex(),
-        size=len(population.leaves),
-    )
+    entry.update(k=population.k, leaves=address, records=None, root=root.hex(), size=len(population.leaves))
     return entry
 
 

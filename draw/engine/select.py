@@ -220,8 +220,15 @@ def assign_teams(seed: bytes, strata: Sequence[StratumSelection], matching: Matc
 
     Raises teams.Infeasible when no assignment satisfies the rules.
     """
+    return assign_targets(seed, targets(strata, matching.items), matching)
+
+
+def assign_targets(seed: bytes, targets: list[teams.Target], matching: Matching) -> teams.Assignment:
+    """Return ``teams.assign`` over ``targets`` (``targets(...)`` of the draw's selection) with the
+    committed matching inputs and the team seed of ``seed``. Raises teams.Infeasible.
+    """
     return teams.assign(
-        targets(strata, matching.items),
+        targets,
         matching.inspectors,
         matching.rules,
         matching.exclusions,

@@ -12,6 +12,7 @@ the same way, in order.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from typing import TypeVar
 
 from draw.engine import commit as commitment_
@@ -32,6 +33,30 @@ class DrawVerificationError(Exception):
         self.reason = reason
 
 
+class _Roots:
+    """The stratum roots (check 7), each computed on an executor while the later checks run.
+
+    ``settle`` compares those submitted so far, in order. The check of a stratum's root comes
+    before every check after it, so when the later checks end, passed or failed, a root mismatch
+    is what is reported; without an executor each root is compared at once.
+    """
+
+    def __init__(self, executor: Executor | None) -> None:
+        self.executor = executor
+        self.pending: list[tuple[Future[bytes], bytes]] = []
+
+    def check(self, leaves: list[bytes], blob: bytes, root: bytes) -> None:
+        self.pending.append((commitment_.submit_root(self.executor, leaves, blob), root))
+        if self.executor is None:
+            self.settle()
+
+    def settle(self) -> None:
+        pending, self.pending = self.pending, []
+        for future, root in pending:
+            if future.result() != root:
+                raise DrawVerificationError("root mismatch") from None
+
+
 class _Public:
     """The commitment as read back: the record, its hash, each stratum's leaves, the matching inputs."""
 
@@ -50,6 +75,7 @@ def verify_draw(
     result: bytes,
     sealed_hash: bytes | None = None,
     replacements: Sequence[bytes] = (),
+    executor: Executor | None = None,
 ) -> None:
     """Check a draw end to end; return None or raise DrawVerificationError naming what differs.
 
@@ -59,18 +85,25 @@ def verify_draw(
     about two SHA-256 per object for the leaf lists and roots, one per object for the tickets, the
     openings of the selected objects, one JSON parse of the result and one ``teams.assign`` (plus
     one per replacement); a result that differs from the recomputed one is then parsed and checked
-    again one check at a time.
+    again one check at a time. Given an ``executor`` (a process pool), the roots (two of those
+    SHA-256 per object) are computed on it beside the rest; the outcome is the same either way.
     """
-    public = _read_commitment(commitment, blobs, operator_secret)
-    if sealed_hash is not None and select.result_hash(result) != sealed_hash:
-        raise DrawVerificationError("sealed hash mismatch")
-    salt = commitment_.salter(operator_secret)
-    got = _recomputed(result, public, source_values, salt) or _check_result(
-        result, public, source_values, salt
-    )
-    prior: list[select.Replacement] = []
-    for data in replacements:
-        prior.append(_check_replacement(data, public, got, select.result_hash(result), prior, salt))
+    roots = _Roots(executor)
+    try:
+        public = _read_commitment(commitment, blobs, operator_secret, roots)
+        if sealed_hash is not None and select.result_hash(result) != sealed_hash:
+            raise DrawVerificationError("sealed hash mismatch")
+        salt = commitment_.salter(operator_secret)
+        got = _recomputed(result, public, source_values, salt) or _check_result(
+            result, public, source_values, salt
+        )
+        prior: list[select.Replacement] = []
+        for data in replacements:
+            prior.append(_check_replacement(data, public, got, select.result_hash(result), prior, salt))
+    except DrawVerificationError:
+        roots.settle()
+        raise
+    roots.settle()
 
 
 def _check_result(
@@ -172,11 +205,8 @@ def _recomputed_selection(
         select.Pick(position, select.batch_of(position, batch_size), ticket, leaf, salt(obj.id), obj)
         for position, ((ticket, leaf), obj) in enumerate(zip(want, objects, strict=True), 1)
     )
-    try:
-        for pick in picks:
-            _check_opening(pick, stratum, salt)
-    except DrawVerificationError:
-        raise _Differs from None
+    if not all(_opens(pick, stratum) for pick in picks):
+        raise _Differs
     return select.StratumSelection(stratum, entry.size, entry.k, picks)
 
 
@@ -187,8 +217,8 @@ def _recomputed_teams(
     if matching is None:
         return None
     try:
-        assignment = select.assign_teams(seed, strata, matching)
         targets = select.targets(strata, matching.items)
+        assignment = select.assign_targets(seed, targets, matching)
         _check_assignment(assignment, targets, matching, select.team_seed(seed), want=assignment)
     except (DrawVerificationError, ValueError):
         raise _Differs from None
@@ -233,12 +263,14 @@ def _check_replacement_team(rep: select.Replacement, seed: bytes, matching: Matc
     _check_assignment(rep.assignment, [target] if target else [], matching, seed)
 
 
-def _read_commitment(commitment: bytes, blobs: Mapping[str, bytes], operator_secret: bytes) -> _Public:
-    """Parse a commitment and check it against its blobs and the revealed secret (spec §15, 1-4).
+def _read_commitment(
+    commitment: bytes, blobs: Mapping[str, bytes], operator_secret: bytes, roots: _Roots
+) -> _Public:
+    """Parse a commitment and check it against its blobs and the revealed secret (spec §15, 1-10).
 
     Raises DrawVerificationError: commitment malformed, secret mismatch, blob missing, blob
-    mismatch, leaf list malformed, stratum size mismatch, root mismatch, sample size mismatch,
-    records mismatch, matching inputs malformed.
+    mismatch, leaf list malformed, stratum size mismatch, root mismatch (or leaves the root to
+    ``roots``), sample size mismatch, records mismatch, matching inputs malformed.
     """
     record = _guard("commitment malformed", commitment_.parse_commitment, commitment)
     public = _Public(record, commitment_.commitment_hash(commitment))
@@ -246,7 +278,7 @@ def _read_commitment(commitment: bytes, blobs: Mapping[str, bytes], operator_sec
         raise DrawVerificationError("secret mismatch")
     salt = commitment_.salter(operator_secret)
     for entry in record.strata:
-        public.leaves.append(_check_stratum(entry, blobs, salt))
+        public.leaves.append(_check_stratum(entry, blobs, salt, roots))
     if record.matching is not None:
         m = record.matching
         inspectors = _record_list(blobs, m.inspectors, teams.Inspector.from_record)
@@ -275,13 +307,13 @@ def _blob(blobs: Mapping[str, bytes], address: str) -> bytes:
 
 
 def _check_stratum(
-    entry: StratumEntry, blobs: Mapping[str, bytes], salt: Callable[[str], bytes]
+    entry: StratumEntry, blobs: Mapping[str, bytes], salt: Callable[[str], bytes], roots: _Roots
 ) -> list[bytes]:
-    leaves = _guard("leaf list malformed", commitment_.parse_leaves, _blob(blobs, entry.leaves))
+    blob = _blob(blobs, entry.leaves)
+    leaves = _guard("leaf list malformed", commitment_.parse_leaves, blob)
     if len(leaves) != entry.size:
         raise DrawVerificationError("stratum size mismatch")
-    if commitment_.stratum_root(leaves) != entry.root:
-        raise DrawVerificationError("root mismatch")
+    roots.check(leaves, blob, entry.root)
     if model.sample_size(entry.rule, entry.size) != entry.k:
         raise DrawVerificationError("sample size mismatch")
     if entry.records is not None:
@@ -326,9 +358,14 @@ def _check_selection(
 def _check_opening(pick: select.Pick, stratum: str, salt: Callable[[str], bytes]) -> None:
     if pick.salt != salt(pick.obj.id):
         raise DrawVerificationError("salt mismatch")
-    leaf = commitment_.leaf_commitment(pick.salt, commitment_.encode_object(pick.obj))
-    if leaf != pick.leaf or pick.obj.stratum != stratum:
+    if not _opens(pick, stratum):
         raise DrawVerificationError("opening mismatch")
+
+
+def _opens(pick: select.Pick, stratum: str) -> bool:
+    # Whether the pick's record is of the stratum and, with the pick's salt, opens its leaf (§6.2).
+    leaf = commitment_.leaf_commitment(pick.salt, commitment_.encode_object(pick.obj))
+    return leaf == pick.leaf and pick.obj.stratum == stratum
 
 
 def _check_teams(got: select.ResultRecord, matching: Matching | None) -> None:
