@@ -251,13 +251,15 @@ def commit_draw(
     roots: list[Future[bytes]] = []
     for rule in request.strata:
         strata.append(_stratum(rule, buckets[rule.stratum]))
-        lists.append(format_leaves(strata[-1].leaves))
         if executor is not None:
+            lists.append(format_leaves(strata[-1].leaves))
             roots.append(submit_root(executor, strata[-1].leaves, lists[-1]))
     if request.matching is not None:
         _check_feasible(request.matching, strata, buckets, found, objects)
     del buckets
-    roots = roots or [submit_root(None, p.leaves, blob) for p, blob in zip(strata, lists, strict=True)]
+    if executor is None:
+        lists = [format_leaves(p.leaves) for p in strata]
+        roots = [submit_root(None, p.leaves, blob) for p, blob in zip(strata, lists, strict=True)]
     blobs: dict[str, bytes] = {}
     entries = [
         _stratum_entry(p, _store(blobs, blob), root.result())
